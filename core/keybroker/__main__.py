@@ -1,0 +1,5 @@
+"""``python -m keybroker``: the same as the ``keybroker`` command."""
+
+from keybroker.cli.main import main
+
+main()

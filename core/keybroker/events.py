@@ -1,0 +1,36 @@
+"""Values passed to the open hooks: local-tool logins and audit events."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from keybroker.connector import Connector, utcnow
+
+
+class LocalLoginRequest(BaseModel):
+    """Asks a tool plugin to configure a local tool for one resource."""
+
+    source_id: uuid.UUID = Field(description="the registered connector the login was made with")
+    source_name: str
+    resource_type: str
+    resource_id: str | None
+    client: Connector = Field(description="connector client of the basic type, with secrets")
+    refresh_env: dict[str, str] = Field(
+        default_factory=dict, description="environment a helper (exec plugin, credential helper) needs to reach the same store"
+    )
+
+
+class AuditEvent(BaseModel):
+    """Something that happened to a connector. Never carries secrets."""
+
+    action: str = Field(description="register, update, delete, login or issue")
+    connector_id: uuid.UUID
+    connector_name: str
+    connector_type: str
+    resource_type: str | None = None
+    resource_id: str | None = None
+    actor: str = "default"
+    at: datetime = Field(default_factory=utcnow)

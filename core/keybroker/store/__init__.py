@@ -1,0 +1,5 @@
+"""Where connectors live: the store interface and its implementations."""
+
+from keybroker.store.base import ConnectorStore
+
+__all__ = ["ConnectorStore"]

@@ -1,0 +1,59 @@
+"""The interface every connector store implements.
+
+The service layer talks only to this interface. The embedded store keeps
+connectors in a local SQL database; a remote store (a team server over HTTP)
+keeps them, and their secrets, on the other side. Nothing here assumes a local
+process: secrets are read only through :meth:`ConnectorStore.get` with
+``with_secrets=True``, which a remote store may refuse.
+"""
+
+from __future__ import annotations
+
+import uuid
+from abc import ABC, abstractmethod
+
+from keybroker.connector import Connector, ConnectorQuery
+
+
+class ConnectorStore(ABC):
+    """Persistence of connectors, with secrets encrypted at rest."""
+
+    #: short description shown to users, e.g. "embedded (sqlite:///...)"
+    location: str = ""
+
+    @abstractmethod
+    def create(self, connector: Connector) -> Connector:
+        """Store a new connector atomically; raise ``ConflictError`` on a duplicate name."""
+
+    @abstractmethod
+    def get(self, name_or_id: str, *, with_secrets: bool = False) -> Connector:
+        """Return one connector by name or id (or unique id prefix); raise ``NotFoundError``.
+
+        Without ``with_secrets`` the returned connector's ``secrets`` is empty.
+        """
+
+    @abstractmethod
+    def list(self, query: ConnectorQuery | None = None) -> list[Connector]:
+        """Return the connectors matching ``query``, without secrets, ordered by name."""
+
+    @abstractmethod
+    def update(self, connector: Connector) -> Connector:
+        """Replace a stored connector (secrets included) atomically.
+
+        Raise ``NotFoundError`` if it is gone, ``ConflictError`` if the new name is taken.
+        """
+
+    @abstractmethod
+    def delete(self, connector_id: uuid.UUID) -> None:
+        """Delete a connector; raise ``NotFoundError`` if it does not exist."""
+
+    @abstractmethod
+    def name_exists(self, name: str) -> bool:
+        """Whether a connector called ``name`` exists."""
+
+    def current_user(self) -> str:
+        """The name recorded as owner of connectors this client registers."""
+        return "default"
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections; the store may not be used afterwards."""

@@ -1,0 +1,67 @@
+"""A connector store held in memory: for tests and for embedding keybroker briefly."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+from keybroker.connector import Connector, ConnectorQuery
+from keybroker.errors import ConflictError, NotFoundError
+from keybroker.store.base import ConnectorStore
+from keybroker.store.query import matches, resolve
+
+
+class MemoryConnectorStore(ConnectorStore):
+    """Connectors in a dict; nothing survives the process."""
+
+    location = "memory"
+
+    def __init__(self) -> None:
+        self._items: dict[uuid.UUID, Connector] = {}
+        self._lock = threading.Lock()
+
+    def create(self, connector: Connector) -> Connector:
+        with self._lock:
+            if any(c.name == connector.name for c in self._items.values()):
+                raise ConflictError(f"a connector named '{connector.name}' already exists")
+            self._items[connector.id] = connector.model_copy(deep=True)
+        return self._public(connector, with_secrets=False)
+
+    def get(self, name_or_id: str, *, with_secrets: bool = False) -> Connector:
+        with self._lock:
+            found = resolve(list(self._items.values()), name_or_id)
+        return self._public(found, with_secrets)
+
+    def list(self, query: ConnectorQuery | None = None) -> list[Connector]:
+        query = query or ConnectorQuery()
+        with self._lock:
+            items = [c for c in self._items.values() if matches(c, query)]
+        return sorted((self._public(c, False) for c in items), key=lambda c: c.name)
+
+    def update(self, connector: Connector) -> Connector:
+        with self._lock:
+            if connector.id not in self._items:
+                raise NotFoundError(f"connector '{connector.name}' does not exist")
+            if any(
+                c.name == connector.name and c.id != connector.id for c in self._items.values()
+            ):
+                raise ConflictError(f"a connector named '{connector.name}' already exists")
+            self._items[connector.id] = connector.model_copy(deep=True)
+        return self._public(connector, with_secrets=False)
+
+    def delete(self, connector_id: uuid.UUID) -> None:
+        with self._lock:
+            if self._items.pop(connector_id, None) is None:
+                raise NotFoundError(f"connector '{connector_id}' does not exist")
+
+    def name_exists(self, name: str) -> bool:
+        with self._lock:
+            return any(c.name == name for c in self._items.values())
+
+    @staticmethod
+    def _public(connector: Connector, with_secrets: bool) -> Connector:
+        copy = connector.model_copy(deep=True)
+        copy.secret_names = sorted(connector.secrets)
+        if not with_secrets:
+            copy.secrets = {}
+        return copy

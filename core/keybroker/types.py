@@ -1,0 +1,196 @@
+"""Declarations a plugin makes about a connector type: plain data, no SDK needed.
+
+A :class:`ConnectorType` lists its :class:`AuthMethod` and :class:`ResourceType`
+entries. Each auth method carries a pydantic schema (a subclass of
+:class:`AuthConfig`) whose secret fields are typed :class:`pydantic.SecretStr`.
+These objects can be listed and rendered without importing the plugin's
+implementation module or its cloud SDK.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+
+class AuthConfig(BaseModel):
+    """Base class of an auth method's attribute schema.
+
+    Unknown attributes are refused. Fields typed ``SecretStr`` (or
+    ``SecretStr | None``) are secrets: stored encrypted, masked in every output.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @classmethod
+    def secret_fields(cls) -> list[str]:
+        """Names of the attributes that hold secrets."""
+        return [name for name, field in cls.model_fields.items() if _is_secret(field.annotation)]
+
+    @classmethod
+    def attribute_docs(cls) -> list[AttributeDoc]:
+        """One entry per attribute, in declaration order, for help texts."""
+        docs = []
+        for name, field in cls.model_fields.items():
+            docs.append(
+                AttributeDoc(
+                    name=name,
+                    title=field.title or name.replace("_", " "),
+                    description=field.description or "",
+                    type_name=_type_name(field.annotation),
+                    secret=_is_secret(field.annotation),
+                    required=field.is_required(),
+                    default=None if field.is_required() else field.get_default(),
+                )
+            )
+        return docs
+
+
+def _is_secret(annotation: Any) -> bool:
+    if annotation is SecretStr:
+        return True
+    return SecretStr in getattr(annotation, "__args__", ())
+
+
+def _type_name(annotation: Any) -> str:
+    args = [a for a in getattr(annotation, "__args__", (annotation,)) if a is not type(None)]
+    base = args[0] if args else annotation
+    if base is SecretStr or base is str:
+        return "string"
+    if base is bool:
+        return "boolean"
+    if base is int:
+        return "integer"
+    origin = getattr(base, "__origin__", None)
+    if origin in (list, tuple):
+        return "list"
+    if origin is dict:
+        return "mapping"
+    return getattr(base, "__name__", str(base))
+
+
+class AttributeDoc(BaseModel):
+    """How one auth-method attribute is documented to users."""
+
+    name: str
+    title: str
+    description: str = ""
+    type_name: str = "string"
+    secret: bool = False
+    required: bool = False
+    default: Any = None
+
+
+class AuthMethod(BaseModel):
+    """One way of giving credentials to a connector type."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    auth_method: str = Field(description="identifier used on the command line, e.g. 'secret-key'")
+    name: str = Field(description="human-readable name, e.g. 'AWS Secret Key'")
+    description: str = ""
+    config_schema: type[AuthConfig]
+    issues_temporary_credentials: bool = False
+    default_expiration_seconds: int | None = None
+    min_expiration_seconds: int | None = None
+    max_expiration_seconds: int | None = None
+
+    def attributes(self) -> list[AttributeDoc]:
+        """The documented attributes of this auth method."""
+        return self.config_schema.attribute_docs()
+
+
+class ResourceIdFormat(BaseModel):
+    """One accepted way of writing a resource id, for help texts."""
+
+    label: str
+    pattern: str
+    canonical: bool = False
+
+
+class ResourceType(BaseModel):
+    """A vendor-neutral class of resource a connector type gives access to."""
+
+    resource_type: str = Field(description="identifier, e.g. 's3-bucket'")
+    name: str = Field(description="human-readable name, e.g. 'AWS S3 bucket'")
+    description: str = ""
+    emoji: str = ""
+    auth_methods: list[str] = Field(
+        default_factory=list, description="auth methods that can reach it; empty means all"
+    )
+    supports_instances: bool = Field(
+        default=False,
+        description="whether a connector may be scoped to, or list, several instances by id",
+    )
+    resource_id_formats: list[ResourceIdFormat] = Field(default_factory=list)
+
+
+class ConnectorType(BaseModel):
+    """Everything a plugin declares about one connector type."""
+
+    connector_type: str = Field(description="identifier, e.g. 'aws'")
+    name: str = Field(description="human-readable name, e.g. 'AWS connector'")
+    description: str = ""
+    emoji: str = ""
+    auth_methods: list[AuthMethod]
+    resource_types: list[ResourceType]
+    supports_auto_configuration: bool = False
+    implementation: str = Field(
+        description="module holding the behaviour hooks; imported on first use"
+    )
+    requires_modules: list[str] = Field(
+        default_factory=list,
+        description="top-level modules (the SDK) that must be importable for local use",
+    )
+    install_hint: str = ""
+
+    def auth_method(self, name: str) -> AuthMethod | None:
+        """The auth method called ``name``, if declared."""
+        return next((m for m in self.auth_methods if m.auth_method == name), None)
+
+    def resource_type(self, name: str) -> ResourceType | None:
+        """The resource type called ``name``, if declared."""
+        return next((r for r in self.resource_types if r.resource_type == name), None)
+
+    def resource_types_for(self, auth_method: str) -> list[ResourceType]:
+        """The resource types reachable with ``auth_method``."""
+        return [
+            r for r in self.resource_types if not r.auth_methods or auth_method in r.auth_methods
+        ]
+
+
+class TypeAvailability(BaseModel):
+    """A connector type as seen from here: its declaration and where it can run."""
+
+    connector_type: str
+    declaration: ConnectorType | None = None
+    local: bool = False
+    remote: bool = False
+    local_problem: str | None = Field(
+        default=None, description="why the type is not available locally (load error, missing SDK)"
+    )
+
+
+class AutoConfiguration(BaseModel):
+    """What a plugin found in the local environment for a new connector."""
+
+    auth_method: str
+    attributes: dict[str, Any]
+    resource_type: str | None = None
+    resource_id: str | None = None
+    expiration_seconds: int | None = None
+    expires_at: Any = None
+
+
+__all__ = [
+    "AttributeDoc",
+    "AuthConfig",
+    "AuthMethod",
+    "AutoConfiguration",
+    "ConnectorType",
+    "ResourceIdFormat",
+    "ResourceType",
+    "SecretStr",
+    "TypeAvailability",
+]

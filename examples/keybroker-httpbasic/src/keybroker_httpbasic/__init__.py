@@ -1,0 +1,1 @@
+"""Example keybroker plugin: connectors to an HTTP service protected by basic auth."""
