@@ -1,0 +1,35 @@
+"""Fixtures shared by every test: an isolated home for keybroker and the local tools."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ISOLATED_VARIABLES = {
+    "KEYBROKER_CONFIG_DIR": "keybroker",
+    "KUBECONFIG": "kube/config",
+    "DOCKER_CONFIG": "docker",
+    "NETRC": "netrc",
+    "AWS_CONFIG_FILE": "aws/config",
+    "AWS_SHARED_CREDENTIALS_FILE": "aws/credentials",
+}
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Point keybroker, kubectl, docker, netrc and AWS at files under a fresh temp dir.
+
+    No test ever reads or writes the real user's configuration.
+    """
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for variable, relative in ISOLATED_VARIABLES.items():
+        monkeypatch.setenv(variable, str(home / relative))
+    for variable in list(os.environ):
+        if variable.startswith(("AWS_", "KEYBROKER_")) and variable not in ISOLATED_VARIABLES:
+            monkeypatch.delenv(variable, raising=False)
+    yield home
