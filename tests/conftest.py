@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ ISOLATED_VARIABLES = {
 
 
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point keybroker, kubectl, docker, netrc and AWS at files under a fresh temp dir.
 
     No test ever reads or writes the real user's configuration.
@@ -32,4 +31,4 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     for variable in list(os.environ):
         if variable.startswith(("AWS_", "KEYBROKER_")) and variable not in ISOLATED_VARIABLES:
             monkeypatch.delenv(variable, raising=False)
-    yield home
+    return home

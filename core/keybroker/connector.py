@@ -45,7 +45,8 @@ class Connector(BaseModel):
     configuration: dict[str, Any] = Field(default_factory=dict)
     secrets: dict[str, SecretStr] = Field(default_factory=dict)
     secret_names: list[str] = Field(
-        default_factory=list, description="names of the secret attributes held, even when not loaded"
+        default_factory=list,
+        description="names of the secret attributes held, even when not loaded",
     )
     labels: dict[str, str] = Field(default_factory=dict)
     description: str = ""
@@ -88,7 +89,8 @@ class ConnectorQuery(BaseModel):
     name: str | None = Field(default=None, description="substring of the name")
     connector_type: str | None = None
     resource_type: str | None = Field(
-        default=None, description="connectors scoped to this type, or multi-type ones of a type that has it"
+        default=None,
+        description="connectors scoped to this type, or multi-type ones of a type that has it",
     )
     resource_id: str | None = None
     labels: dict[str, str | None] = Field(

@@ -19,7 +19,8 @@ class LocalLoginRequest(BaseModel):
     resource_id: str | None
     client: Connector = Field(description="connector client of the basic type, with secrets")
     refresh_env: dict[str, str] = Field(
-        default_factory=dict, description="environment a helper (exec plugin, credential helper) needs to reach the same store"
+        default_factory=dict,
+        description="environment a credential helper needs to reach the same store",
     )
 
 

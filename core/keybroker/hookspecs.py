@@ -68,7 +68,7 @@ class ConnectorTypeHooks:
         """
 
     @hookspec(firstresult=True)
-    def default_resource_id(  # type: ignore[empty-body]
+    def default_resource_id(
         self, resource_type: str, config: AuthConfig
     ) -> str | None:
         """For a resource type without instances, its resource name from configuration alone.
@@ -110,7 +110,7 @@ class ConnectorTypeHooks:
         """
 
     @hookspec(firstresult=True)
-    def derive_client(  # type: ignore[empty-body]
+    def derive_client(
         self,
         connector: Connector,
         config: AuthConfig,

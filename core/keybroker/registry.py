@@ -63,7 +63,11 @@ class _LoadedType:
             if self._implementation is None:
                 missing = self.missing_modules()
                 if missing:
-                    hint = f" ({self.declaration.install_hint})" if self.declaration.install_hint else ""
+                    hint = (
+                        f" ({self.declaration.install_hint})"
+                        if self.declaration.install_hint
+                        else ""
+                    )
                     raise PluginError(
                         f"connector type '{self.name}' is not available locally: missing "
                         f"{', '.join(missing)}{hint}"

@@ -7,6 +7,7 @@ renders anything and never assumes which store it has.
 
 from __future__ import annotations
 
+import builtins
 import logging
 import re
 import uuid
@@ -55,9 +56,7 @@ def scrub(text: str, secrets: list[str]) -> str:
     return text
 
 
-def describe_validation_error(
-    exc: ValidationError, connector_type: str, method: AuthMethod
-) -> str:
+def describe_validation_error(exc: ValidationError, connector_type: str, method: AuthMethod) -> str:
     """One line naming each bad attribute (never its value) and the accepted ones."""
     problems = []
     for err in exc.errors():
@@ -69,9 +68,7 @@ def describe_validation_error(
             problems.append(f"unknown attribute '{name}'")
         else:
             problems.append(f"attribute '{name}': {err.get('msg', 'invalid')}")
-    known = ", ".join(
-        f"{a.name}{' (required)' if a.required else ''}" for a in method.attributes()
-    )
+    known = ", ".join(f"{a.name}{' (required)' if a.required else ''}" for a in method.attributes())
     return (
         f"{'; '.join(problems)} for {connector_type} auth method '{method.auth_method}' "
         f"(attributes: {known})"
@@ -528,14 +525,35 @@ class ConnectorService:
     # -- reading, updating, deleting --------------------------------------------
 
     def list(self, query: ConnectorQuery | None = None) -> list[Connector]:
-        """Connectors matching ``query``, without secrets."""
-        return self.store.list(query or ConnectorQuery())
+        """Connectors matching ``query``, without secrets.
+
+        A resource-type filter keeps multi-type connectors only when their connector
+        type offers that resource type with their auth method.
+        """
+        query = query or ConnectorQuery()
+        found = self.store.list(query)
+        if not query.resource_type:
+            return found
+        return [c for c in found if c.resource_type or self._offers(c, query.resource_type)]
+
+    def _offers(self, connector: Connector, resource_type: str) -> bool:
+        """Whether a multi-type connector's type reaches ``resource_type``."""
+        try:
+            declaration = self.registry.declaration(connector.connector_type)
+        except KeybrokerError:
+            return False
+        return any(
+            r.resource_type == resource_type
+            for r in declaration.resource_types_for(connector.auth_method)
+        )
 
     def get(self, name_or_id: str, show_secrets: bool = False) -> Connector:
         """One connector; secrets only when ``show_secrets`` is asked for explicitly."""
         return self.store.get(name_or_id, with_secrets=show_secrets)
 
-    def update(self, name_or_id: str, request: UpdateRequest) -> tuple[Connector, ResourceReport | None]:
+    def update(
+        self, name_or_id: str, request: UpdateRequest
+    ) -> tuple[Connector, ResourceReport | None]:
         """Change a connector, re-verify it (unless asked not to) and store it.
 
         The stored connector is unchanged if any step fails.
@@ -584,7 +602,9 @@ class ConnectorService:
             resource_type=resource_type,
             resource_id=resource_id,
             labels=labels,
-            description=request.description if request.description is not None else current.description,
+            description=request.description
+            if request.description is not None
+            else current.description,
             expiration_seconds=expiration,
             expires_at=current.expires_at,
             owner=current.owner,
@@ -616,7 +636,7 @@ class ConnectorService:
         connector_type: str | None = None,
         resource_type: str | None = None,
         resource_id: str | None = None,
-    ) -> list[ResourceReport]:
+    ) -> builtins.list[ResourceReport]:
         """What every matching connector reaches, checked concurrently.
 
         A connector in an error state is reported with its error; one slow or
@@ -670,7 +690,11 @@ class ConnectorService:
             def failed() -> ResourceReport:
                 raise PluginError(message)
 
-            return failed if resource_type is None or connector.resource_type in (None, resource_type) else None
+            return (
+                failed
+                if resource_type is None or connector.resource_type in (None, resource_type)
+                else None
+            )
         if resource_type:
             if connector.resource_type and connector.resource_type != resource_type:
                 return None
@@ -738,8 +762,12 @@ class ConnectorService:
         return target_type, target_id
 
     def _derive(
-        self, connector: Connector, declaration: ConnectorType, config: AuthConfig,
-        resource_type: str, resource_id: str | None,
+        self,
+        connector: Connector,
+        declaration: ConnectorType,
+        config: AuthConfig,
+        resource_type: str,
+        resource_id: str | None,
     ) -> Connector:
         """The connector client for one resource: derived by the plugin, or the connector itself."""
         if self.registry.implements(declaration.connector_type, "derive_client"):
@@ -760,7 +788,10 @@ class ConnectorService:
         )
 
     def _resolve(
-        self, name_or_id: str, resource_type: str | None, resource_id: str | None,
+        self,
+        name_or_id: str,
+        resource_type: str | None,
+        resource_id: str | None,
         need_instance: bool,
     ) -> tuple[Connector, ConnectorType, AuthConfig, str, str | None]:
         connector = self.store.get(name_or_id, with_secrets=True)
@@ -846,9 +877,7 @@ class ConnectorService:
                 ),
             )
         if client is None:
-            raise UsageError(
-                f"no Python client is available for resource type '{target_type}'"
-            )
+            raise UsageError(f"no Python client is available for resource type '{target_type}'")
         return client
 
     def login(

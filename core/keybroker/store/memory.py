@@ -42,9 +42,7 @@ class MemoryConnectorStore(ConnectorStore):
         with self._lock:
             if connector.id not in self._items:
                 raise NotFoundError(f"connector '{connector.name}' does not exist")
-            if any(
-                c.name == connector.name and c.id != connector.id for c in self._items.values()
-            ):
+            if any(c.name == connector.name and c.id != connector.id for c in self._items.values()):
                 raise ConflictError(f"a connector named '{connector.name}' already exists")
             self._items[connector.id] = connector.model_copy(deep=True)
         return self._public(connector, with_secrets=False)

@@ -46,7 +46,9 @@ class BasicAuthClient:
                     f"{self.base_url} refused the credentials (HTTP {exc.code})"
                 ) from None
             if exc.code == 404:
-                raise AuthorizationError(f"{self.base_url}/{path.lstrip('/')} does not exist") from None
+                raise AuthorizationError(
+                    f"{self.base_url}/{path.lstrip('/')} does not exist"
+                ) from None
             raise ConnectionFailure(f"{self.base_url} answered HTTP {exc.code}") from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
@@ -64,9 +66,7 @@ def canonical_resource_id(resource_type: str, resource_id: str) -> str:
     if resource_type == "http-endpoint":
         path = resource_id.strip().rstrip("/")
         if not PATH_PATTERN.match(path):
-            raise UsageError(
-                f"invalid endpoint '{resource_id}': use a path such as /reports"
-            )
+            raise UsageError(f"invalid endpoint '{resource_id}': use a path such as /reports")
         return "/" + path.lstrip("/")
     return resource_id
 
@@ -105,7 +105,11 @@ def verify(
 @hookimpl
 def auto_configure(auth_method: str | None) -> AutoConfiguration:
     """Read ``HTTPBASIC_URL``, ``HTTPBASIC_USERNAME`` and ``HTTPBASIC_PASSWORD``."""
-    names = {"url": "HTTPBASIC_URL", "username": "HTTPBASIC_USERNAME", "password": "HTTPBASIC_PASSWORD"}
+    names = {
+        "url": "HTTPBASIC_URL",
+        "username": "HTTPBASIC_USERNAME",
+        "password": "HTTPBASIC_PASSWORD",
+    }
     missing = [env for env in names.values() if not os.environ.get(env)]
     if missing:
         raise UsageError(f"auto-configuration needs the environment variables {', '.join(missing)}")
@@ -116,8 +120,6 @@ def auto_configure(auth_method: str | None) -> AutoConfiguration:
 
 
 @hookimpl
-def build_client(
-    config: AuthConfig, refresh: Callable[[], Connector] | None
-) -> Any:
+def build_client(config: AuthConfig, refresh: Callable[[], Connector] | None) -> Any:
     """A :class:`BasicAuthClient` for the service."""
     return _client(config)
