@@ -194,7 +194,7 @@ def service(fake_plugins: Path, tmp_path: Path) -> ConnectorService:
 
 def calls() -> list[tuple[Any, ...]]:
     """The verify calls the fake cloud has seen (shared module state)."""
-    import fakecloud_impl  # type: ignore[import-not-found]
+    import fakecloud_impl
 
     return fakecloud_impl.CALLS  # type: ignore[no-any-return]
 
@@ -353,7 +353,8 @@ def test_update_reverifies_and_leaves_the_connector_unchanged_on_failure(
         {"team": "data"},
         "fake://b",
     )
-    assert report is not None and report.resources[0].resource_ids == ["fake://b"]
+    assert report is not None
+    assert report.resources[0].resource_ids == ["fake://b"]
     with pytest.raises(NotFoundError):
         service.get("c")
 
@@ -434,7 +435,7 @@ def test_expired_connector_is_refused_with_a_hint(service: ConnectorService) -> 
     )
     full = service.get("old", show_secrets=True)
     service.store.update(stale.model_copy(update={"secrets": full.secrets}))
-    with pytest.raises(OperationError, match="expired at .*; update them"):
+    with pytest.raises(OperationError, match=r"expired at .*; update them"):
         service.get_client("old", "fake-bucket", "a")
 
 
