@@ -68,9 +68,7 @@ class ConnectorTypeHooks:
         """
 
     @hookspec(firstresult=True)
-    def default_resource_id(
-        self, resource_type: str, config: AuthConfig
-    ) -> str | None:
+    def default_resource_id(self, resource_type: str, config: AuthConfig) -> str | None:
         """For a resource type without instances, its resource name from configuration alone.
 
         E.g. the API server host of a Kubernetes connector, the region of an
