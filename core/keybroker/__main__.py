@@ -2,4 +2,4 @@
 
 from keybroker.cli.main import main
 
-main()
+raise SystemExit(main())

@@ -1,0 +1,564 @@
+"""``keybroker connector``: the commands that manage and use service connectors."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from keybroker.cli.arguments import parse_attributes, parse_label_filters, parse_labels
+from keybroker.cli.context import CliState
+from keybroker.cli.progress import spinner
+from keybroker.cli.render import output_option
+
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
+
+    from keybroker.connector import ResourceReport
+    from keybroker.service import ConnectorService
+
+EXTRA_ARGS = {"ignore_unknown_options": True, "allow_extra_args": True}
+
+
+def _service(ctx: click.Context) -> ConnectorService:
+    return ctx.ensure_object(CliState).get_service()
+
+
+def _complete_connectors(
+    ctx: click.Context, _param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    from click.shell_completion import CompletionItem
+
+    try:
+        connectors = CliState().get_service().list()
+    except Exception:
+        return []
+    return [CompletionItem(c.name) for c in connectors if c.name.startswith(incomplete)]
+
+
+def _complete_types(
+    ctx: click.Context, _param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    from click.shell_completion import CompletionItem
+
+    try:
+        from keybroker.registry import PluginRegistry
+
+        names = PluginRegistry().names()
+    except Exception:
+        return []
+    return [CompletionItem(n) for n in names if n.startswith(incomplete)]
+
+
+def resource_type_option(function: Any) -> Any:
+    """``-r/--resource-type``."""
+    return click.option(
+        "-r", "--resource-type", help="Resource type, e.g. s3-bucket or kubernetes-cluster."
+    )(function)
+
+
+def resource_id_option(function: Any) -> Any:
+    """``--resource-id``."""
+    return click.option(
+        "--resource-id", help="Resource id (name), e.g. s3://bucket; needs a resource type."
+    )(function)
+
+
+@click.group("connector")
+def connector() -> None:
+    """Register, verify and use service connectors (alias: service-connector)."""
+
+
+# -- connector types -----------------------------------------------------------------
+
+
+@connector.command("list-types")
+@resource_type_option
+@click.option("-a", "--auth-method", help="Only types offering this auth method.")
+@output_option
+@click.pass_context
+def list_types(
+    ctx: click.Context, resource_type: str | None, auth_method: str | None, output: str
+) -> None:
+    """List the installed connector types and where they can be used."""
+    from keybroker.cli import render
+
+    items = _service(ctx).list_types(resource_type=resource_type, auth_method=auth_method)
+    if output != "table":
+        render.emit_data([render.type_data(i) for i in items], output)
+        return
+    if not items:
+        click.echo("No connector type matches; 'pip install keybroker[all]' installs them all.")
+        return
+    click.echo(render.table([render.type_row(i) for i in items], render.TYPE_HEADERS))
+
+
+@connector.command("describe-type")
+@click.argument("connector_type", metavar="TYPE", shell_complete=_complete_types)
+@resource_type_option
+@click.option("-a", "--auth-method", help="Describe this auth method and its attributes.")
+@output_option
+@click.pass_context
+def describe_type(
+    ctx: click.Context,
+    connector_type: str,
+    resource_type: str | None,
+    auth_method: str | None,
+    output: str,
+) -> None:
+    """Show the documentation of a connector type, or of one of its auth methods or
+    resource types."""
+    from keybroker.cli import render
+    from keybroker.errors import UsageError
+
+    if resource_type and auth_method:
+        raise UsageError("give either --resource-type or --auth-method, not both")
+    item = _service(ctx).describe_type(connector_type)
+    declaration = item.declaration
+    assert declaration is not None
+    if auth_method:
+        method = declaration.auth_method(auth_method)
+        if method is None:
+            valid = ", ".join(m.auth_method for m in declaration.auth_methods)
+            raise UsageError(
+                f"unknown auth method '{auth_method}' for connector type '{connector_type}'; "
+                f"valid auth methods: {valid}"
+            )
+        if output != "table":
+            render.emit_data(render.auth_method_data(method), output)
+        else:
+            click.echo(render.describe_auth_method(declaration, method))
+        return
+    if resource_type:
+        rtype = declaration.resource_type(resource_type)
+        if rtype is None:
+            valid = ", ".join(r.resource_type for r in declaration.resource_types)
+            raise UsageError(
+                f"unknown resource type '{resource_type}' for connector type "
+                f"'{connector_type}'; valid resource types: {valid}"
+            )
+        if output != "table":
+            render.emit_data(render.resource_type_data(rtype), output)
+        else:
+            click.echo(render.describe_resource_type(declaration, rtype))
+        return
+    if output != "table":
+        render.emit_data(render.type_data(item), output)
+    else:
+        click.echo(render.describe_type(item))
+
+
+# -- register ------------------------------------------------------------------------
+
+
+def _prompt_registration(service: ConnectorService, values: dict[str, Any]) -> dict[str, Any]:
+    """Ask for whatever the command line did not give (``-i``)."""
+    types = [t for t in service.list_types() if t.declaration is not None and t.local]
+    names = [t.connector_type for t in types]
+    if not names:
+        raise click.UsageError("no connector type is installed; try 'pip install keybroker[all]'")
+    connector_type = values["connector_type"] or click.prompt(
+        "Connector type", type=click.Choice(names), default=names[0]
+    )
+    declaration = service.describe_type(connector_type).declaration
+    assert declaration is not None
+    methods = [m.auth_method for m in declaration.auth_methods]
+    auth_method = values["auth_method"] or click.prompt(
+        "Auth method", type=click.Choice(methods), default=methods[0]
+    )
+    method = declaration.auth_method(auth_method)
+    if method is None:
+        raise click.BadParameter(
+            f"'{auth_method}' is not one of {', '.join(methods)}", param_hint="'-a'"
+        )
+    attributes = dict(values["attributes"])
+    for attribute in method.attributes():
+        if attribute.name in attributes:
+            continue
+        label = f"{attribute.title} [{attribute.name}]"
+        if attribute.required:
+            answer = click.prompt(label, hide_input=attribute.secret)
+        else:
+            answer = click.prompt(
+                f"{label} (optional)", default="", show_default=False, hide_input=attribute.secret
+            )
+        if answer != "":
+            attributes[attribute.name] = answer
+    resource_type = values["resource_type"]
+    reachable = [r.resource_type for r in declaration.resource_types_for(auth_method)]
+    if resource_type is None and len(reachable) > 1:
+        answer = click.prompt(
+            "Resource type (empty: every type, a multi-type connector)",
+            type=click.Choice([*reachable, ""]),
+            default="",
+            show_default=False,
+            show_choices=True,
+        )
+        resource_type = answer or None
+    elif resource_type is None:
+        resource_type = reachable[0] if reachable else None
+    resource_id = values["resource_id"]
+    rtype = declaration.resource_type(resource_type) if resource_type else None
+    if resource_id is None and rtype is not None and rtype.supports_instances:
+        answer = click.prompt(
+            "Resource id (empty: every instance, a multi-instance connector)",
+            default="",
+            show_default=False,
+        )
+        resource_id = answer or None
+    return {
+        **values,
+        "connector_type": connector_type,
+        "auth_method": auth_method,
+        "attributes": attributes,
+        "resource_type": resource_type,
+        "resource_id": resource_id,
+    }
+
+
+def _print_report(report: ResourceReport | None, output: str) -> None:
+    from keybroker.cli import render
+
+    if report is None:
+        return
+    if output != "table":
+        render.emit_data(render.report_data(report), output)
+        return
+    rows = [[r.resource_type, render._names(r)] for r in report.resources]
+    click.echo(render.table(rows, ["RESOURCE TYPE", "RESOURCE NAMES"]))
+
+
+@connector.command("register", context_settings=EXTRA_ARGS)
+@click.argument("name")
+@click.option("-t", "--type", "connector_type", help="Connector type, e.g. aws.")
+@click.option("-a", "--auth-method", help="Auth method; optional when the type has only one.")
+@resource_type_option
+@resource_id_option
+@click.option("--auto-configure", is_flag=True, help="Take credentials from the local environment.")
+@click.option(
+    "--auto-configure-option",
+    "auto_options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Plugin choice for auto-configuration, e.g. context=prod for kubernetes.",
+)
+@click.option("-l", "--label", "labels", multiple=True, metavar="KEY=VALUE", help="Add a label.")
+@click.option("-d", "--description", default="", help="A description for people.")
+@click.option(
+    "--expiration-seconds",
+    type=click.IntRange(min=1),
+    help="Lifetime of issued temporary credentials.",
+)
+@click.option("--no-verify", is_flag=True, help="Store without verifying the credentials first.")
+@click.option("-i", "--interactive", is_flag=True, help="Ask for everything not given.")
+@output_option
+@click.pass_context
+def register(
+    ctx: click.Context,
+    name: str,
+    connector_type: str | None,
+    auth_method: str | None,
+    resource_type: str | None,
+    resource_id: str | None,
+    auto_configure: bool,
+    auto_options: tuple[str, ...],
+    labels: tuple[str, ...],
+    description: str,
+    expiration_seconds: int | None,
+    no_verify: bool,
+    interactive: bool,
+    output: str,
+) -> None:
+    """Register a connector NAME, verifying its credentials first.
+
+    Give the auth method's attributes as --name=value or name=value; a value
+    @path is read from that file. 'keybroker connector describe-type TYPE -a
+    METHOD' lists them. Nothing is stored unless verification succeeds.
+    """
+    from keybroker.cli import render
+    from keybroker.connector import RegisterRequest
+
+    service = _service(ctx)
+    values: dict[str, Any] = {
+        "connector_type": connector_type,
+        "auth_method": auth_method,
+        "attributes": parse_attributes(ctx.args),
+        "resource_type": resource_type,
+        "resource_id": resource_id,
+    }
+    parsed_labels = parse_labels(labels)
+    options = parse_labels(auto_options) if auto_options else {}
+    if interactive:
+        if service.store.name_exists(name):
+            from keybroker.errors import UsageError
+
+            raise UsageError(f"a connector named '{name}' already exists; choose another name")
+        values = _prompt_registration(service, values)
+    if not values["connector_type"]:
+        raise click.UsageError("missing option '-t' / '--type' (or use -i to be asked)")
+    request = RegisterRequest(
+        name=name,
+        labels=parsed_labels,
+        description=description,
+        expiration_seconds=expiration_seconds,
+        auto_configure=auto_configure,
+        auto_configure_options=options,
+        verify=not no_verify,
+        **values,
+    )
+    with spinner(f"Verifying and registering connector '{name}'..."):
+        stored, report = service.register(request)
+    if output != "table":
+        data = render.connector_data(service, stored)
+        data["verification"] = render.report_data(report) if report else None
+        render.emit_data(data, output)
+        return
+    verified = "verified and registered" if report else "registered without verification"
+    click.echo(f"Connector '{stored.name}' ({stored.id}) {verified}.")
+    _print_report(report, output)
+
+
+# -- read ------------------------------------------------------------------------------
+
+
+@connector.command("list")
+@click.option("-n", "--name", help="Only connectors whose name contains this.")
+@click.option("-t", "--type", "connector_type", help="Only connectors of this type.")
+@resource_type_option
+@resource_id_option
+@click.option(
+    "-l", "--label", "labels", multiple=True, metavar="KEY[=VALUE]", help="Filter by label."
+)
+@output_option
+@click.pass_context
+def list_connectors(
+    ctx: click.Context,
+    name: str | None,
+    connector_type: str | None,
+    resource_type: str | None,
+    resource_id: str | None,
+    labels: tuple[str, ...],
+    output: str,
+) -> None:
+    """List registered connectors."""
+    from keybroker.cli import render
+    from keybroker.connector import ConnectorQuery
+
+    service = _service(ctx)
+    query = ConnectorQuery(
+        name=name,
+        connector_type=connector_type,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        labels=parse_label_filters(labels),
+    )
+    found = service.list(query)
+    if output != "table":
+        render.emit_data([render.connector_data(service, c) for c in found], output)
+        return
+    if not found:
+        click.echo("No connector matches. Register one with 'keybroker connector register'.")
+        return
+    click.echo(
+        render.table([render.connector_row(service, c) for c in found], render.CONNECTOR_HEADERS)
+    )
+
+
+@connector.command("describe")
+@click.argument("name_or_id", shell_complete=_complete_connectors)
+@click.option("-x", "--show-secrets", is_flag=True, help="Show secret values in clear.")
+@resource_type_option
+@resource_id_option
+@output_option
+@click.pass_context
+def describe(
+    ctx: click.Context,
+    name_or_id: str,
+    show_secrets: bool,
+    resource_type: str | None,
+    resource_id: str | None,
+    output: str,
+) -> None:
+    """Show a connector; with -r/--resource-id, the connector client it issues for that
+    resource."""
+    from keybroker.cli import render
+
+    service = _service(ctx)
+    if resource_type or resource_id:
+        with spinner("Issuing a connector client..."):
+            shown = service.issue_client(name_or_id, resource_type, resource_id)
+        shown = shown.model_copy(update={"secret_names": sorted(shown.secrets)})
+        if not show_secrets:
+            shown = shown.model_copy(update={"secrets": {}})
+    else:
+        shown = service.get(name_or_id, show_secrets=show_secrets)
+    if output != "table":
+        render.emit_data(render.connector_data(service, shown, show_secrets), output)
+    else:
+        click.echo(render.describe_connector(service, shown, show_secrets))
+
+
+# -- change ------------------------------------------------------------------------------
+
+
+@connector.command("update", context_settings=EXTRA_ARGS)
+@click.argument("name_or_id", shell_complete=_complete_connectors)
+@click.option("--new-name", help="Rename the connector.")
+@click.option(
+    "-a", "--auth-method", help="Switch to another auth method (give all its attributes)."
+)
+@resource_type_option
+@resource_id_option
+@click.option("-l", "--label", "labels", multiple=True, metavar="KEY=VALUE", help="Set a label.")
+@click.option("--remove-label", multiple=True, metavar="KEY", help="Remove a label.")
+@click.option("--remove-attr", multiple=True, metavar="NAME", help="Remove an optional attribute.")
+@click.option("-d", "--description", help="A new description.")
+@click.option("--expiration-seconds", type=click.IntRange(min=1), help="New credential lifetime.")
+@click.option("--no-verify", is_flag=True, help="Store without verifying the credentials first.")
+@output_option
+@click.pass_context
+def update(
+    ctx: click.Context,
+    name_or_id: str,
+    new_name: str | None,
+    auth_method: str | None,
+    resource_type: str | None,
+    resource_id: str | None,
+    labels: tuple[str, ...],
+    remove_label: tuple[str, ...],
+    remove_attr: tuple[str, ...],
+    description: str | None,
+    expiration_seconds: int | None,
+    no_verify: bool,
+    output: str,
+) -> None:
+    """Change a connector's attributes, scope or labels, verifying it again.
+
+    Attributes are given as for register and merged into the current ones.
+    Use --resource-type '' / --resource-id '' to widen the scope. The stored
+    connector is unchanged if verification fails.
+    """
+    from keybroker.cli import render
+    from keybroker.connector import UpdateRequest
+
+    service = _service(ctx)
+    attributes: dict[str, Any] = dict(parse_attributes(ctx.args))
+    for name in remove_attr:
+        attributes[name.replace("-", "_")] = None
+    label_changes: dict[str, str | None] = dict(parse_labels(labels))
+    label_changes.update({key: None for key in remove_label})
+    request = UpdateRequest(
+        name=new_name,
+        auth_method=auth_method,
+        attributes=attributes,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        labels=label_changes,
+        description=description,
+        expiration_seconds=expiration_seconds,
+        verify=not no_verify,
+    )
+    with spinner(f"Verifying and updating connector '{name_or_id}'..."):
+        stored, report = service.update(name_or_id, request)
+    if output != "table":
+        data = render.connector_data(service, stored)
+        data["verification"] = render.report_data(report) if report else None
+        render.emit_data(data, output)
+        return
+    click.echo(f"Connector '{stored.name}' updated.")
+    _print_report(report, output)
+
+
+@connector.command("delete")
+@click.argument("names_or_ids", nargs=-1, required=True, shell_complete=_complete_connectors)
+@click.pass_context
+def delete(ctx: click.Context, names_or_ids: tuple[str, ...]) -> None:
+    """Delete one or more connectors."""
+    service = _service(ctx)
+    for name_or_id in names_or_ids:
+        gone = service.delete(name_or_id)
+        click.echo(f"Deleted connector '{gone.name}' ({gone.id}).")
+
+
+# -- use ---------------------------------------------------------------------------------
+
+
+@connector.command("verify")
+@click.argument("name_or_id", shell_complete=_complete_connectors)
+@resource_type_option
+@resource_id_option
+@output_option
+@click.pass_context
+def verify(
+    ctx: click.Context,
+    name_or_id: str,
+    resource_type: str | None,
+    resource_id: str | None,
+    output: str,
+) -> None:
+    """Check a connector's credentials and list what they reach.
+
+    A multi-type connector only authenticates, unless narrowed with -r; a
+    multi-instance one lists the instances it reaches; a single-instance one
+    proves access to its resource.
+    """
+    service = _service(ctx)
+    with spinner(f"Verifying connector '{name_or_id}'..."):
+        report = service.verify(name_or_id, resource_type, resource_id)
+    if output == "table":
+        click.echo(
+            f"Connector '{report.connector_name}' is correctly configured with valid credentials."
+        )
+    _print_report(report, output)
+
+
+@connector.command("list-resources")
+@click.option("-t", "--type", "connector_type", help="Only connectors of this type.")
+@resource_type_option
+@resource_id_option
+@output_option
+@click.pass_context
+def list_resources(
+    ctx: click.Context,
+    connector_type: str | None,
+    resource_type: str | None,
+    resource_id: str | None,
+    output: str,
+) -> None:
+    """List what every connector reaches, checking them all concurrently.
+
+    Connectors that fail are listed with their error.
+    """
+    from keybroker.cli import render
+
+    service = _service(ctx)
+    with spinner("Listing resources..."):
+        reports = service.list_resources(connector_type, resource_type, resource_id)
+    if output != "table":
+        render.emit_data([render.report_data(r) for r in reports], output)
+        return
+    if not reports:
+        click.echo("No connector reaches a matching resource.")
+        return
+    click.echo(render.table(render.resource_rows(reports), render.RESOURCE_HEADERS))
+    failed = sum(1 for r in reports if not r.ok)
+    if failed:
+        click.echo(f"{failed} connector(s) could not be checked; see RESOURCE NAMES.", err=True)
+
+
+@connector.command("login")
+@click.argument("name_or_id", shell_complete=_complete_connectors)
+@resource_type_option
+@resource_id_option
+@click.pass_context
+def login(
+    ctx: click.Context, name_or_id: str, resource_type: str | None, resource_id: str | None
+) -> None:
+    """Configure a local tool (kubectl, docker, ...) to reach a resource of a connector."""
+    service = _service(ctx)
+    with spinner(f"Configuring local access through connector '{name_or_id}'..."):
+        result = service.login(name_or_id, resource_type, resource_id)
+    for message in result.messages:
+        click.echo(message)
+    if result.refreshes_itself:
+        click.echo(f"{result.tool} fetches fresh credentials from keybroker by itself.")
