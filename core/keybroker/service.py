@@ -659,7 +659,7 @@ class ConnectorService:
                 reports.append(outcome.value)
                 continue
             if outcome.timed_out:
-                error = f"no answer within {timeout:g} s"
+                error = f"connector '{connector.name}' did not answer within {timeout:g} s"
             else:
                 error = str(outcome.error) or type(outcome.error).__name__
             reports.append(

@@ -375,7 +375,7 @@ def test_list_resources_reports_broken_and_slow_connectors_without_waiting_for_t
     reports = {r.connector_name: r for r in service.list_resources(resource_type="fake-bucket")}
     assert reports["fast"].resources[0].resource_ids == ["fake://a", "fake://b", "fake://c"]
     assert reports["multi"].resources[0].resource_ids == ["fake://a", "fake://b", "fake://c"]
-    assert reports["slow"].error == "no answer within 2 s"
+    assert reports["slow"].error == "connector 'slow' did not answer within 2 s"
     assert reports["broken"].error == "key revoked"
 
 
