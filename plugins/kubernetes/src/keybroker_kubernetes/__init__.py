@@ -1,0 +1,1 @@
+"""The ``kubernetes`` connector type for keybroker, and kubectl login that stays fresh."""

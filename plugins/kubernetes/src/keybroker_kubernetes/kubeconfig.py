@@ -1,0 +1,128 @@
+"""Reading and merging kubeconfig files: atomic, private, leaving other entries alone."""
+
+from __future__ import annotations
+
+import base64
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from keybroker.errors import UsageError
+
+
+def kubeconfig_path() -> Path:
+    """The file kubectl writes to: the first entry of ``KUBECONFIG``, else ``~/.kube/config``."""
+    env = os.environ.get("KUBECONFIG", "")
+    first = next((p for p in env.split(os.pathsep) if p), None)
+    return Path(first).expanduser() if first else Path.home() / ".kube" / "config"
+
+
+def read_kubeconfig(path: Path) -> dict[str, Any]:
+    """The parsed file, an empty config if it does not exist; refuse what is not a kubeconfig."""
+    if not path.exists():
+        return {"apiVersion": "v1", "kind": "Config", "clusters": [], "users": [], "contexts": []}
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise UsageError(
+            f"{path} is not valid YAML{where}; fix or move it, then retry (nothing was changed)"
+        ) from None
+    if not isinstance(data, dict) or any(
+        not isinstance(data.get(key) or [], list) for key in ("clusters", "users", "contexts")
+    ):
+        raise UsageError(f"{path} is not a kubeconfig file; fix or move it, then retry")
+    return data
+
+
+def _upsert(entries: list[dict[str, Any]], name: str, key: str, body: dict[str, Any]) -> None:
+    for entry in entries:
+        if isinstance(entry, dict) and entry.get("name") == name:
+            entry[key] = body
+            return
+    entries.append({"name": name, key: body})
+
+
+def merge_context(
+    data: dict[str, Any],
+    name: str,
+    cluster: dict[str, Any],
+    user: dict[str, Any],
+    namespace: str | None = None,
+) -> dict[str, Any]:
+    """Add or replace cluster, user and context ``name`` and make it current."""
+    data.setdefault("apiVersion", "v1")
+    data.setdefault("kind", "Config")
+    for key in ("clusters", "users", "contexts"):
+        if data.get(key) is None:
+            data[key] = []
+    _upsert(data["clusters"], name, "cluster", cluster)
+    _upsert(data["users"], name, "user", user)
+    context: dict[str, Any] = {"cluster": name, "user": name}
+    if namespace:
+        context["namespace"] = namespace
+    _upsert(data["contexts"], name, "context", context)
+    data["current-context"] = name
+    return data
+
+
+def write_private(path: Path, text: str) -> None:
+    """Replace ``path`` atomically with ``text``, mode 0600."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, 0o600)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def write_kubeconfig(path: Path, data: dict[str, Any]) -> None:
+    """Write a kubeconfig atomically, mode 0600."""
+    write_private(path, yaml.safe_dump(data, sort_keys=False, default_flow_style=False))
+
+
+def cluster_entry(server: str, certificate_authority: str | None, insecure: bool) -> dict[str, Any]:
+    """The ``cluster`` body of a kubeconfig entry."""
+    body: dict[str, Any] = {"server": server}
+    if certificate_authority:
+        body["certificate-authority-data"] = base64.b64encode(
+            certificate_authority.encode()
+        ).decode()
+    if insecure:
+        body["insecure-skip-tls-verify"] = True
+    return body
+
+
+def find_context(data: dict[str, Any], context: str | None, path: Path) -> dict[str, Any]:
+    """The cluster, user and name of ``context`` (or the current one) from a parsed kubeconfig."""
+    contexts = {c.get("name"): c.get("context") or {} for c in data.get("contexts") or []}
+    name = context or data.get("current-context")
+    if not name:
+        raise UsageError(
+            f"{path} has no current context; choose one with --auto-configure-option "
+            f"context=NAME ({', '.join(sorted(str(n) for n in contexts)) or 'none defined'})"
+        )
+    if name not in contexts:
+        known = ", ".join(sorted(str(n) for n in contexts)) or "none"
+        raise UsageError(f"unknown kubeconfig context '{name}' in {path}; contexts: {known}")
+    entry = contexts[name]
+    clusters = {c.get("name"): c.get("cluster") or {} for c in data.get("clusters") or []}
+    users = {u.get("name"): u.get("user") or {} for u in data.get("users") or []}
+    if entry.get("cluster") not in clusters:
+        raise UsageError(f"context '{name}' in {path} names an unknown cluster")
+    return {
+        "name": name,
+        "cluster": clusters[entry.get("cluster")],
+        "user": users.get(entry.get("user")) or {},
+        "base": path.parent,
+    }

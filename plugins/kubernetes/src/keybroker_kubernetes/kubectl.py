@@ -1,0 +1,100 @@
+"""Open hook: ``keybroker connector login`` configures kubectl for a cluster."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from keybroker.connector import LoginResult
+from keybroker.events import LocalLoginRequest
+from keybroker.hookspecs import hookimpl
+from keybroker_kubernetes.declaration import RESOURCE_TYPE
+
+EXEC_API_VERSION = "client.authentication.k8s.io/v1"
+CREDENTIAL_SCRIPT = "keybroker-kube-credential"
+
+
+def credential_command() -> list[str]:
+    """How kubectl runs keybroker's exec credential plugin: an absolute path if possible."""
+    beside = Path(sys.executable).with_name(CREDENTIAL_SCRIPT)
+    if beside.exists():
+        return [str(beside)]
+    found = shutil.which(CREDENTIAL_SCRIPT)
+    if found:
+        return [str(Path(found).resolve())]
+    return [sys.executable, "-m", "keybroker_kubernetes.exec_credential"]
+
+
+def context_name(request: LocalLoginRequest) -> str:
+    """``<connector>`` for a cluster connector, ``<connector>-<cluster id>`` for a derived one."""
+    name = request.source_name
+    if request.resource_id and request.resource_id != request.client.resource_id:
+        name = f"{name}-{request.resource_id}"
+    return re.sub(r"[^A-Za-z0-9._@:-]+", "-", name)
+
+
+def user_entry(request: LocalLoginRequest) -> tuple[dict[str, Any], bool]:
+    """The kubeconfig ``user`` body, and whether it fetches fresh credentials by itself."""
+    client = request.client
+    secrets = {k: v.get_secret_value() for k, v in client.secrets.items()}
+    if client.expires_at is not None and client.auth_method == "token":
+        command = credential_command()
+        args = [
+            *command[1:],
+            "--connector",
+            str(request.source_id),
+            "--resource-type",
+            request.resource_type,
+        ]
+        if request.resource_id:
+            args += ["--resource-id", request.resource_id]
+        exec_entry: dict[str, Any] = {
+            "apiVersion": EXEC_API_VERSION,
+            "command": command[0],
+            "args": args,
+            "env": [{"name": k, "value": v} for k, v in sorted(request.refresh_env.items())],
+            "interactiveMode": "Never",
+            "provideClusterInfo": False,
+        }
+        return {"exec": exec_entry}, True
+    if client.auth_method == "token":
+        return {"token": secrets["token"]}, False
+    return {
+        "username": client.configuration.get("username"),
+        "password": secrets["password"],
+    }, False
+
+
+@hookimpl
+def configure_local_tool(request: LocalLoginRequest) -> LoginResult | None:
+    """Merge a context for the cluster into the kubeconfig and make it current."""
+    if request.resource_type != RESOURCE_TYPE or request.client.connector_type != "kubernetes":
+        return None
+    from keybroker_kubernetes.kubeconfig import (
+        cluster_entry,
+        kubeconfig_path,
+        merge_context,
+        read_kubeconfig,
+        write_kubeconfig,
+    )
+
+    path = kubeconfig_path()
+    data = read_kubeconfig(path)  # refuses a broken file before anything is written
+    config = request.client.configuration
+    name = context_name(request)
+    user, refreshes = user_entry(request)
+    cluster = cluster_entry(
+        str(config["server"]), config.get("certificate_authority"), bool(config.get("insecure"))
+    )
+    write_kubeconfig(path, merge_context(data, name, cluster, user))
+    messages = [f"Updated {path}: context '{name}' for {config['server']} is now current."]
+    if refreshes:
+        messages.append(
+            "kubectl asks keybroker for a fresh token whenever it needs one "
+            f"({os.path.basename(user['exec']['command'])})."
+        )
+    return LoginResult(tool="kubectl", messages=messages, refreshes_itself=refreshes)

@@ -1,0 +1,73 @@
+"""Pre-authenticated ``kubernetes`` Python clients that renew temporary tokens."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import tempfile
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from keybroker.connector import Connector, utcnow
+from keybroker_kubernetes.api_server import authorization_header
+from keybroker_kubernetes.declaration import ClusterConfig, TokenConfig
+
+#: renew temporary credentials this long before they expire
+RENEW_MARGIN = timedelta(seconds=60)
+
+
+def _ca_file(pem: str) -> str:
+    """Write a CA bundle to a private temporary file removed at exit (the SDK wants a path)."""
+    fd, path = tempfile.mkstemp(prefix="keybroker-ca-", suffix=".pem")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(pem)
+    atexit.register(_remove, path)
+    return path
+
+
+def _remove(path: str) -> None:
+    if os.path.exists(path):
+        os.unlink(path)
+
+
+class _Renewer:
+    """Keeps the Authorization value of a configuration current."""
+
+    def __init__(self, connector: Connector, refresh: Callable[[], Connector] | None) -> None:
+        self.expires_at = connector.expires_at
+        self.refresh = refresh
+        self.lock = threading.Lock()
+
+    def __call__(self, configuration: Any) -> None:
+        if self.refresh is None or self.expires_at is None:
+            return
+        with self.lock:
+            if utcnow() < self.expires_at - RENEW_MARGIN:
+                return
+            fresh = self.refresh()
+            config = TokenConfig.model_validate(fresh.attributes())
+            prefix, value = authorization_header(config).split(" ", 1)
+            configuration.api_key["authorization"] = value
+            configuration.api_key_prefix["authorization"] = prefix
+            self.expires_at = fresh.expires_at
+
+
+def api_client(
+    connector: Connector, config: ClusterConfig, refresh: Callable[[], Connector] | None
+) -> Any:
+    """A ``kubernetes.client.ApiClient`` for ``config``'s cluster."""
+    from kubernetes import client
+
+    configuration = client.Configuration()
+    configuration.host = config.server
+    prefix, value = authorization_header(config).split(" ", 1)
+    configuration.api_key = {"authorization": value}
+    configuration.api_key_prefix = {"authorization": prefix}
+    if config.insecure:
+        configuration.verify_ssl = False
+    elif config.certificate_authority:
+        configuration.ssl_ca_cert = _ca_file(config.certificate_authority)
+    configuration.refresh_api_key_hook = _Renewer(connector, refresh)  # type: ignore[assignment]
+    return client.ApiClient(configuration)
