@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from keybroker.connector import LoginResult
 from keybroker.errors import UsageError
 from keybroker.events import LocalLoginRequest
+from keybroker.files import write_private
 from keybroker.hookspecs import hookimpl
 
 
@@ -45,16 +45,7 @@ def configure_local_tool(request: LocalLoginRequest) -> LoginResult | None:
     username = str(request.client.configuration["username"])
     kept.append(["machine", host, "login", username, "password", password])
     body = "".join(" ".join(e) + "\n" for e in kept)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".netrc.")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(body)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_private(path, body)
     return LoginResult(
         tool="netrc",
         messages=[f"Updated {path} with credentials for {host} (curl -n now reaches it)."],

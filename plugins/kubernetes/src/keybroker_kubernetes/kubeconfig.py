@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import base64
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from keybroker.errors import UsageError
+from keybroker.files import write_private
 
 
 def kubeconfig_path() -> Path:
@@ -68,22 +68,6 @@ def merge_context(
     _upsert(data["contexts"], name, "context", context)
     data["current-context"] = name
     return data
-
-
-def write_private(path: Path, text: str) -> None:
-    """Replace ``path`` atomically with ``text``, mode 0600."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, 0o600)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def write_kubeconfig(path: Path, data: dict[str, Any]) -> None:
