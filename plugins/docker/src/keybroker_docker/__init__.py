@@ -1,0 +1,1 @@
+"""The ``docker`` connector type for keybroker, and docker logins that stay fresh."""

@@ -1,0 +1,95 @@
+"""Open hook: ``keybroker connector login`` configures the docker client for a registry.
+
+Static credentials go into ``auths`` as ``docker login`` would write them.
+Temporary ones never do: the registry gets a ``credHelpers`` entry naming
+``docker-credential-keybroker``, and a mapping file next to config.json tells
+that helper which connector to ask for fresh credentials.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from keybroker.connector import LoginResult
+from keybroker.events import LocalLoginRequest
+from keybroker.files import write_private
+from keybroker.hookspecs import hookimpl
+from keybroker_docker.declaration import RESOURCE_TYPE
+
+HELPER_NAME = "keybroker"
+HELPER_EXECUTABLE = f"docker-credential-{HELPER_NAME}"
+MAPPING_FILE = "keybroker-credentials.json"
+
+
+def read_mapping(directory: Path) -> dict[str, Any]:
+    """Registry host -> the connector that issues its credentials (no secrets)."""
+    path = directory / MAPPING_FILE
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def helper_location() -> str | None:
+    """Where ``docker-credential-keybroker`` is, if docker can find it on PATH."""
+    return shutil.which(HELPER_EXECUTABLE)
+
+
+@hookimpl
+def configure_local_tool(request: LocalLoginRequest) -> LoginResult | None:
+    """Write the registry's entry into the docker client's config.json."""
+    if request.resource_type != RESOURCE_TYPE or request.client.connector_type != "docker":
+        return None
+    from keybroker_docker.implementation import docker_config_dir, read_docker_config
+    from keybroker_docker.names import canonical_registry, config_key
+
+    directory = docker_config_dir()
+    path = directory / "config.json"
+    data = read_docker_config(path)  # refuses a broken file before anything is written
+    client = request.client
+    host = canonical_registry(client.configuration.get("registry"))
+    key = config_key(host)
+    auths: dict[str, Any] = data.setdefault("auths", {})
+    helpers: dict[str, Any] = data.get("credHelpers") or {}
+    messages = []
+    if client.expires_at is None:
+        username = str(client.configuration["username"])
+        password = client.secrets["password"].get_secret_value()
+        auths[key] = {"auth": base64.b64encode(f"{username}:{password}".encode()).decode()}
+        if helpers.pop(host, None) is not None:
+            data["credHelpers"] = helpers
+        write_private(path, json.dumps(data, indent="\t") + "\n")
+        messages.append(f"Updated {path}: docker is logged in to {host} as '{username}'.")
+        return LoginResult(tool="docker", messages=messages)
+    auths.pop(key, None)
+    auths.pop(host, None)
+    helpers[host] = HELPER_NAME
+    data["credHelpers"] = helpers
+    mapping = read_mapping(directory)
+    mapping[host] = {
+        "connector": str(request.source_id),
+        "connector_name": request.source_name,
+        "resource_type": request.resource_type,
+        "resource_id": request.resource_id,
+        "env": request.refresh_env,
+    }
+    write_private(directory / MAPPING_FILE, json.dumps(mapping, indent=2) + "\n")
+    write_private(path, json.dumps(data, indent="\t") + "\n")
+    messages.append(
+        f"Updated {path}: docker asks {HELPER_EXECUTABLE} for fresh credentials for {host}."
+    )
+    location = helper_location()
+    if location is None:
+        messages.append(
+            f"Warning: {HELPER_EXECUTABLE} is not on PATH; add {Path(sys.executable).parent} "
+            "to PATH so that docker can run it."
+        )
+    return LoginResult(tool="docker", messages=messages, refreshes_itself=True)

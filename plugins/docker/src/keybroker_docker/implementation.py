@@ -1,0 +1,138 @@
+"""Behaviour of the ``docker`` connector type, imported on first use."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from keybroker.connector import Connector
+from keybroker.errors import UsageError
+from keybroker.hookspecs import hookimpl
+from keybroker.types import AuthConfig, AutoConfiguration
+from keybroker_docker.declaration import RESOURCE_TYPE, PasswordConfig
+from keybroker_docker.names import canonical_registry, config_key
+from keybroker_docker.registry_api import RegistrySession
+
+
+@hookimpl
+def canonical_resource_id(resource_type: str, resource_id: str) -> str:
+    """A registry is named by its host: ``https://GHCR.io/org/app:1`` becomes ``ghcr.io``."""
+    return canonical_registry(resource_id)
+
+
+@hookimpl
+def default_resource_id(resource_type: str, config: AuthConfig) -> str | None:
+    """The registry's name comes from the ``registry`` attribute (Docker Hub by default)."""
+    assert isinstance(config, PasswordConfig)
+    return canonical_registry(config.registry)
+
+
+def _session(config: PasswordConfig) -> RegistrySession:
+    return RegistrySession(config.registry, config.username, config.password.get_secret_value())
+
+
+@hookimpl
+def verify(
+    connector: Connector, config: AuthConfig, resource_type: str | None, resource_id: str | None
+) -> list[str]:
+    """Log in to the registry's /v2/ endpoint."""
+    assert isinstance(config, PasswordConfig)
+    name = canonical_registry(config.registry)
+    if resource_id is not None and resource_id != name:
+        raise UsageError(f"this connector reaches registry '{name}', not '{resource_id}'")
+    _session(config).check()
+    return [] if resource_type is None else [name]
+
+
+def docker_config_dir() -> Path:
+    """The docker client's configuration directory: ``DOCKER_CONFIG`` or ``~/.docker``."""
+    return Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
+
+
+def read_docker_config(path: Path) -> dict[str, Any]:
+    """The parsed config.json (empty if missing); refuse a file that is not a JSON object."""
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text() or "{}")
+    except ValueError as exc:
+        raise UsageError(
+            f"{path} is not valid JSON ({exc.args[0].split(':')[0]}); fix or move it, then "
+            "retry (nothing was changed)"
+        ) from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{path} is not a docker config file (expected a JSON object)")
+    return data
+
+
+@hookimpl
+def auto_configure(auth_method: str | None, options: dict[str, str]) -> AutoConfiguration:
+    """Take a registry's credentials from the docker client's config.json ``auths``."""
+    path = docker_config_dir() / "config.json"
+    data = read_docker_config(path)
+    auths: dict[str, Any] = data.get("auths") or {}
+    wanted = canonical_registry(options.get("registry")) if options.get("registry") else None
+    candidates = {canonical_registry(key): value for key, value in auths.items()}
+    if wanted is None:
+        if len(candidates) != 1:
+            known = ", ".join(sorted(candidates)) or "none"
+            raise UsageError(
+                f"choose a registry with --auto-configure-option registry=HOST "
+                f"(registries in {path}: {known})"
+            )
+        wanted = next(iter(candidates))
+    entry = candidates.get(wanted)
+    if not entry:
+        helper = (data.get("credHelpers") or {}).get(wanted) or data.get("credsStore")
+        hint = f" (its credentials are in the '{helper}' credential store)" if helper else ""
+        raise UsageError(f"no credentials for registry '{wanted}' in {path}{hint}")
+    username, password = entry.get("username"), entry.get("password")
+    if entry.get("auth"):
+        username, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
+    if not username or not password:
+        raise UsageError(f"the entry for '{wanted}' in {path} holds no user name and password")
+    return AutoConfiguration(
+        auth_method="password",
+        attributes={"username": username, "password": password, "registry": wanted},
+        resource_type=RESOURCE_TYPE,
+    )
+
+
+def _daemon_client(config: PasswordConfig) -> Any:
+    """A ``docker.DockerClient`` logged in to the registry, or None without a daemon."""
+    try:
+        import docker
+
+        client = docker.from_env(timeout=3)
+        client.ping()
+    except Exception:
+        return None
+    client.login(
+        username=config.username,
+        password=config.password.get_secret_value(),
+        registry=config_key(canonical_registry(config.registry)),
+    )
+    return client
+
+
+@hookimpl
+def build_client(
+    connector: Connector, config: AuthConfig, refresh: Callable[[], Connector] | None
+) -> Any:
+    """A logged-in ``docker.DockerClient`` when a daemon answers, else a registry session."""
+    assert isinstance(config, PasswordConfig)
+    if connector.expires_at is None:
+        client = _daemon_client(config)
+        if client is not None:
+            return client
+    return RegistrySession(
+        config.registry,
+        config.username,
+        config.password.get_secret_value(),
+        expires_at=connector.expires_at,
+        refresh=refresh,
+    )

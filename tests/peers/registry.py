@@ -1,0 +1,130 @@
+"""Debian's distribution registry (``docker-registry``) with htpasswd auth, and an image in it.
+
+The image is built without a daemon: ``umoci`` writes an OCI layout with one
+small layer and ``skopeo`` pushes it to the registry.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPOSITORY = "demo/hello"
+TAG = "1.0"
+
+
+@dataclass
+class Registry:
+    """A running registry: its host:port and the one user it accepts."""
+
+    host: str
+    username: str
+    password: str
+
+    @property
+    def url(self) -> str:
+        """The registry's base URL."""
+        return f"http://{self.host}"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def require(*commands: str) -> None:
+    """Fail (not skip) with a clear message when a peer is not installed."""
+    missing = [c for c in commands if shutil.which(c) is None]
+    if missing:
+        pytest.fail(f"test peers missing: {', '.join(missing)}; run 'bash .ci/install-peers'")
+
+
+def push_image(directory: Path, registry: Registry) -> None:
+    """Build a one-layer image with umoci and push it with skopeo."""
+    require("umoci", "skopeo")
+    layout = directory / "oci"
+    rootfs = directory / "rootfs"
+    (rootfs / "etc").mkdir(parents=True)
+    (rootfs / "etc" / "greeting").write_text("hello from keybroker tests\n")
+    commands = [
+        ["umoci", "init", "--layout", str(layout)],
+        ["umoci", "new", "--image", f"{layout}:latest"],
+        [
+            "umoci",
+            "insert",
+            "--rootless",
+            "--image",
+            f"{layout}:latest",
+            str(rootfs / "etc"),
+            "/etc",
+        ],
+        [
+            "skopeo",
+            "copy",
+            "--quiet",
+            f"oci:{layout}:latest",
+            f"docker://{registry.host}/{REPOSITORY}:{TAG}",
+            "--dest-creds",
+            f"{registry.username}:{registry.password}",
+            "--dest-tls-verify=false",
+        ],
+    ]
+    for command in commands:
+        subprocess.run(command, check=True, capture_output=True, timeout=120)
+
+
+@contextmanager
+def running_registry(
+    directory: Path, username: str = "pusher", password: str = "push-secret-42"
+) -> Iterator[Registry]:
+    """Start ``docker-registry serve`` on a free port with htpasswd auth; stop it after."""
+    require("docker-registry", "htpasswd")
+    directory.mkdir(parents=True, exist_ok=True)
+    htpasswd = subprocess.run(
+        ["htpasswd", "-Bbn", username, password], check=True, capture_output=True, text=True
+    ).stdout
+    (directory / "htpasswd").write_text(htpasswd)
+    port = _free_port()
+    config = directory / "config.yml"
+    config.write_text(
+        "version: 0.1\n"
+        "log:\n  level: error\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {directory / 'data'}\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n"
+        f"auth:\n  htpasswd:\n    realm: keybroker-test\n    path: {directory / 'htpasswd'}\n"
+    )
+    log = (directory / "registry.log").open("w")
+    process = subprocess.Popen(
+        ["docker-registry", "serve", str(config)], stdout=log, stderr=subprocess.STDOUT
+    )
+    registry = Registry(f"127.0.0.1:{port}", username, password)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                urllib.request.urlopen(f"{registry.url}/v2/", timeout=1)
+                break
+            except urllib.error.HTTPError:
+                break  # 401: it is up and asks for credentials
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(
+                        f"docker-registry did not start: {(directory / 'registry.log').read_text()}"
+                    )
+                time.sleep(0.05)
+        yield registry
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
