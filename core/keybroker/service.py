@@ -381,22 +381,25 @@ class ConnectorService:
             self._check_resource_type(declaration, auth_method, resource_type)
             rtype = declaration.resource_type(resource_type)
             assert rtype is not None
-            if resource_id is not None:
-                if not rtype.supports_instances:
-                    raise UsageError(
-                        f"resource type '{resource_type}' of connector type "
-                        f"'{declaration.connector_type}' does not take a resource id: "
-                        "its resource name follows from the configuration; leave out --resource-id"
-                    )
-                canonical_id = self.canonical_resource_id(
-                    declaration, resource_type, resource_id, config
-                )
-            elif not rtype.supports_instances and self.registry.implements(
+            default = None
+            if not rtype.supports_instances and self.registry.implements(
                 declaration.connector_type, "default_resource_id"
             ):
                 hooks = self.registry.hooks(declaration.connector_type)
-                default = hooks.default_resource_id(resource_type=resource_type, config=config)
-                canonical_id = str(default) if default else None
+                found = hooks.default_resource_id(resource_type=resource_type, config=config)
+                default = str(found) if found else None
+            canonical_id = default
+            if resource_id is not None:
+                canonical_id = self.canonical_resource_id(
+                    declaration, resource_type, resource_id, config
+                )
+                if default is not None and canonical_id != default:
+                    raise UsageError(
+                        f"resource type '{resource_type}' of connector type "
+                        f"'{declaration.connector_type}' has one resource per connector, named "
+                        f"'{default}' by its configuration, not '{canonical_id}'; leave out "
+                        "--resource-id"
+                    )
         expiration = self._validate_expiration(method, expiration_seconds)
         secret_names = set(method.config_schema.secret_fields())
         values = config.model_dump(exclude_none=True)
@@ -717,9 +720,38 @@ class ConnectorService:
             target_type, narrowed_id = self._narrow(
                 full, declaration, config, resource_type, target_id
             )
-            return self._check(full, declaration, config, target_type, narrowed_id)
+            if target_type is not None:
+                return self._check(full, declaration, config, target_type, narrowed_id)
+            return self._check_every_type(full, declaration, config)
 
         return job
+
+    def _check_every_type(
+        self, connector: Connector, declaration: ConnectorType, config: AuthConfig
+    ) -> ResourceReport:
+        """List a multi-type connector's resources of every type it reaches.
+
+        A type that fails is reported with its error; the connector fails only
+        when every type does.
+        """
+        entries: list[ResourceEntry] = []
+        first_error: KeybrokerError | None = None
+        for rtype in declaration.resource_types_for(connector.auth_method):
+            try:
+                report = self._check(connector, declaration, config, rtype.resource_type, None)
+            except KeybrokerError as exc:
+                first_error = first_error or exc
+                entries.append(ResourceEntry(resource_type=rtype.resource_type, error=str(exc)))
+            else:
+                entries.extend(report.resources)
+        if first_error is not None and all(e.error for e in entries):
+            raise first_error
+        return ResourceReport(
+            connector_id=connector.id,
+            connector_name=connector.name,
+            connector_type=connector.connector_type,
+            resources=entries,
+        )
 
     # -- clients and local tools ---------------------------------------------------
 

@@ -95,6 +95,11 @@ class AuthMethod(BaseModel):
     default_expiration_seconds: int | None = None
     min_expiration_seconds: int | None = None
     max_expiration_seconds: int | None = None
+    server_opt_in: bool = Field(
+        default=False,
+        description="uses the environment of whatever process runs it (e.g. ambient cloud "
+        "credentials): a team server refuses it unless its administrator allows it",
+    )
 
     def attributes(self) -> list[AttributeDoc]:
         """The documented attributes of this auth method."""

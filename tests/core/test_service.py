@@ -247,9 +247,11 @@ def test_type_without_instances_takes_its_name_from_the_configuration(
 ) -> None:
     generic, _ = register(service, "gen", resource_type="fake-generic")
     assert generic.resource_id == "acct1"
-    with pytest.raises(UsageError, match="does not take a resource id"):
+    with pytest.raises(UsageError, match="named 'acct1' by its configuration, not 'x'"):
         register(service, "gen2", resource_type="fake-generic", resource_id="x")
     assert not service.store.name_exists("gen2")
+    same, _ = register(service, "gen3", resource_type="fake-generic", resource_id="acct1")
+    assert same.resource_id == "acct1"  # naming the one resource it has is fine
 
 
 def test_duplicate_name_is_refused_before_any_verification(service: ConnectorService) -> None:
