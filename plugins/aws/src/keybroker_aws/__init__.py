@@ -1,0 +1,1 @@
+"""The ``aws`` connector type for keybroker: six auth methods, four resource types."""
