@@ -81,7 +81,6 @@ class SQLConnectorStore(ConnectorStore):
             @event.listens_for(self._engine, "connect")
             def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
                 cursor = dbapi_connection.cursor()
-                cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute("PRAGMA busy_timeout=30000")
                 cursor.close()
 
@@ -119,6 +118,9 @@ class SQLConnectorStore(ConnectorStore):
             with self._engine.begin() as connection:
                 if self._revision(connection) == HEAD_REVISION:
                     return
+                if self._engine.dialect.name == "sqlite":
+                    # persistent in the file: readers never wait for one another or a writer
+                    connection.exec_driver_sql("PRAGMA journal_mode=WAL")
                 upgrade_to_head(connection)
         except StoreError:
             raise
