@@ -244,9 +244,7 @@ def build_client(
             lambda: _credentials_of(refresh()),  # type: ignore[misc]
         )
     else:
-        session = base_session(config)
+        session = base_session(config).boto3_session(config.region)
     if resource_type == GENERIC:
         return session
-    from keybroker_aws.sessions import client
-
-    return client(session, "s3", config)
+    return session.client("s3", region_name=config.region, endpoint_url=config.endpoint_url)
