@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from pydantic import SecretStr, ValidationError
 
+from keybroker.catalog import TypeCatalog
 from keybroker.connector import (
     Connector,
     ConnectorQuery,
@@ -90,6 +91,7 @@ class ConnectorService:
     ) -> None:
         self.settings = settings or Settings.from_env()
         self.registry = registry or PluginRegistry()
+        self.catalog = TypeCatalog(self.registry)
         self._store = store
 
     # -- plumbing ---------------------------------------------------------
@@ -173,28 +175,12 @@ class ConnectorService:
     def list_types(
         self, resource_type: str | None = None, auth_method: str | None = None
     ) -> list[TypeAvailability]:
-        """Every installed connector type (broken ones included, marked unavailable)."""
-        result = []
-        for availability in self.registry.all_availability():
-            declaration = availability.declaration
-            if declaration is not None:
-                if resource_type and declaration.resource_type(resource_type) is None:
-                    continue
-                if auth_method and declaration.auth_method(auth_method) is None:
-                    continue
-            elif resource_type or auth_method:
-                continue
-            result.append(availability)
-        return result
+        """Every installed connector type (see :class:`~keybroker.catalog.TypeCatalog`)."""
+        return self.catalog.list_types(resource_type, auth_method)
 
     def describe_type(self, connector_type: str) -> TypeAvailability:
         """One connector type, importing only its plugin."""
-        availability = self.registry.availability(connector_type)
-        if availability.declaration is None:
-            raise PluginError(
-                f"connector type '{connector_type}' is unavailable: {availability.local_problem}"
-            )
-        return availability
+        return self.catalog.describe_type(connector_type)
 
     # -- scope -------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from keybroker.cli.render import output_option
 if TYPE_CHECKING:
     from click.shell_completion import CompletionItem
 
+    from keybroker.catalog import TypeCatalog
     from keybroker.connector import ResourceReport
     from keybroker.service import ConnectorService
 
@@ -22,6 +23,10 @@ EXTRA_ARGS = {"ignore_unknown_options": True, "allow_extra_args": True}
 
 def _service(ctx: click.Context) -> ConnectorService:
     return ctx.ensure_object(CliState).get_service()
+
+
+def _catalog(ctx: click.Context) -> TypeCatalog:
+    return ctx.ensure_object(CliState).get_catalog()
 
 
 def _complete_connectors(
@@ -83,7 +88,7 @@ def list_types(
     """List the installed connector types and where they can be used."""
     from keybroker.cli import render
 
-    items = _service(ctx).list_types(resource_type=resource_type, auth_method=auth_method)
+    items = _catalog(ctx).list_types(resource_type=resource_type, auth_method=auth_method)
     if output != "table":
         render.emit_data([render.type_data(i) for i in items], output)
         return
@@ -113,7 +118,7 @@ def describe_type(
 
     if resource_type and auth_method:
         raise UsageError("give either --resource-type or --auth-method, not both")
-    item = _service(ctx).describe_type(connector_type)
+    item = _catalog(ctx).describe_type(connector_type)
     declaration = item.declaration
     assert declaration is not None
     if auth_method:
