@@ -364,3 +364,40 @@ def test_describe_type_documents_methods_and_iam_permissions() -> None:
     resource = run("connector", "describe-type", "aws", "-r", "kubernetes-cluster")
     assert "eks:DescribeCluster" in resource.output
     assert "arn:aws:eks:{region}:{account}:cluster/{cluster}" in resource.output
+
+
+def test_temporary_credentials_are_cached_then_renewed_under_a_running_session(
+    aws: AwsWorld,
+) -> None:
+    import dataclasses
+    from datetime import timedelta
+
+    from keybroker_aws import sessions
+
+    from keybroker.connector import utcnow
+
+    aws.bucket("reports", {"a.txt": b"a"})
+    role = aws.role("job", ALLOW_ALL)
+    ok(register(aws, "aws-job", "--expiration-seconds", "900", method="iam-role", role_arn=role))
+
+    def issued_key() -> str:
+        client = run_json("connector", "describe", "aws-job", "-r", "aws-generic", "-x")
+        return str(client["secrets"]["aws_access_key_id"])
+
+    first = issued_key()
+    assert issued_key() == first  # still fresh: the cached credentials are handed out again
+
+    session = keybroker.get_client("aws-job", resource_type="aws-generic")
+    credentials = session.get_credentials()
+    before = credentials.get_frozen_credentials().access_key
+    # let the job run "for hours": every cached credential is 10 s from expiry
+    for key, value in list(sessions._cache.items()):
+        sessions._cache[key] = dataclasses.replace(
+            value, expiration=utcnow() + timedelta(seconds=10)
+        )
+    credentials._expiry_time = utcnow() + timedelta(seconds=10)
+    after = credentials.get_frozen_credentials().access_key
+    assert after != before  # botocore asked keybroker, which assumed the role again
+    assert issued_key() == after  # and the renewed credentials are the cached ones now
+    s3 = session.client("s3", endpoint_url=aws.url)
+    assert s3.get_object(Bucket="reports", Key="a.txt")["Body"].read() == b"a"

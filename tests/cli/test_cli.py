@@ -443,3 +443,67 @@ def test_shell_completion_script_and_connector_names(web: BasicAuthService) -> N
         timeout=60,
     )
     assert "webapp" in completed.stdout
+
+
+NEEDS_SDK_DECLARATION = """
+from keybroker.hookspecs import hookimpl
+from keybroker.types import AuthConfig, AuthMethod, ConnectorType, ResourceType
+
+class Config(AuthConfig):
+    token: str
+
+@hookimpl
+def declare_connector_type():
+    return ConnectorType(
+        connector_type="needsdk", name="Needs an SDK", implementation="kb_needsdk.impl",
+        auth_methods=[AuthMethod(auth_method="token", name="token", config_schema=Config)],
+        resource_types=[ResourceType(resource_type="thing", name="thing")],
+        requires_modules=["kb_vendor_sdk_not_installed"],
+        install_hint="pip install kb-vendor-sdk",
+    )
+"""
+
+
+def test_type_whose_sdk_is_missing_is_listed_but_not_local(tmp_path: Path) -> None:
+    plugins = write_plugin(
+        tmp_path / "site",
+        "kb-needsdk",
+        {"kb_needsdk.declaration": NEEDS_SDK_DECLARATION},
+        {"keybroker.connector_types": {"needsdk": "kb_needsdk.declaration"}},
+    )
+    env = {"PYTHONPATH": str(plugins)}
+    listed = keybroker("connector", "list-types", "-o", "json", env=env)
+    entry = next(t for t in json.loads(listed.stdout) if t["connector_type"] == "needsdk")
+    assert entry["local"] is False
+    assert "kb_vendor_sdk_not_installed" in entry["local_problem"]
+    described = keybroker("connector", "describe-type", "needsdk", env=env)
+    assert described.returncode == 0  # its documentation is still readable
+    assert "not usable here" in described.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["connector", "list-types"],
+        ["connector", "describe-type", "aws"],
+        ["connector", "describe-type", "kubernetes", "-a", "token"],
+    ],
+)
+def test_cli_never_imports_a_cloud_sdk_to_describe_types(args: list[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "keybroker", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    imported = {
+        line.rsplit("|", 1)[-1].strip().split(".")[0]
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert imported.isdisjoint(
+        {"boto3", "botocore", "kubernetes", "docker", "requests", "urllib3", "sqlalchemy"}
+    )
+    assert "keybroker" in imported  # the check would see them: it reads the same output
