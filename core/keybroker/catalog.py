@@ -7,9 +7,40 @@ the connector model nor a store, which keeps ``list-types`` and
 
 from __future__ import annotations
 
-from keybroker.errors import PluginError
+from keybroker.errors import PluginError, UsageError
 from keybroker.registry import PluginRegistry
-from keybroker.types import TypeAvailability
+from keybroker.types import AuthMethod, ConnectorType, ResourceType, TypeAvailability
+
+
+def require_auth_method(declaration: ConnectorType, name: str) -> AuthMethod:
+    """The auth method ``name`` of a type; ``UsageError`` listing the valid ones otherwise."""
+    method = declaration.auth_method(name)
+    if method is None:
+        valid = ", ".join(m.auth_method for m in declaration.auth_methods)
+        raise UsageError(
+            f"unknown auth method '{name}' for connector type "
+            f"'{declaration.connector_type}'; valid auth methods: {valid}"
+        )
+    return method
+
+
+def require_resource_type(
+    declaration: ConnectorType, name: str, auth_method: str | None = None
+) -> ResourceType:
+    """The resource type ``name`` of a type (reachable with ``auth_method`` if given);
+    ``UsageError`` listing the valid ones otherwise."""
+    candidates = (
+        declaration.resource_types_for(auth_method) if auth_method else declaration.resource_types
+    )
+    found = next((r for r in candidates if r.resource_type == name), None)
+    if found is None:
+        valid = ", ".join(r.resource_type for r in candidates)
+        method = f" with auth method '{auth_method}'" if auth_method else ""
+        raise UsageError(
+            f"unknown resource type '{name}' for connector type "
+            f"'{declaration.connector_type}'{method}; valid resource types: {valid}"
+        )
+    return found
 
 
 class TypeCatalog:

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from pydantic import SecretStr, ValidationError
 
-from keybroker.catalog import TypeCatalog
+from keybroker.catalog import TypeCatalog, require_auth_method, require_resource_type
 from keybroker.connector import (
     Connector,
     ConnectorQuery,
@@ -111,14 +111,7 @@ class ConnectorService:
             self._store.close()
 
     def _schema(self, declaration: ConnectorType, auth_method: str) -> AuthMethod:
-        method = declaration.auth_method(auth_method)
-        if method is None:
-            valid = ", ".join(m.auth_method for m in declaration.auth_methods)
-            raise UsageError(
-                f"unknown auth method '{auth_method}' for connector type "
-                f"'{declaration.connector_type}'; valid auth methods: {valid}"
-            )
-        return method
+        return require_auth_method(declaration, auth_method)
 
     def _config(self, declaration: ConnectorType, connector: Connector) -> AuthConfig:
         method = self._schema(declaration, connector.auth_method)
@@ -206,14 +199,7 @@ class ConnectorService:
     def _check_resource_type(
         self, declaration: ConnectorType, auth_method: str, resource_type: str
     ) -> None:
-        reachable = declaration.resource_types_for(auth_method)
-        if all(r.resource_type != resource_type for r in reachable):
-            valid = ", ".join(r.resource_type for r in reachable)
-            raise UsageError(
-                f"unknown resource type '{resource_type}' for connector type "
-                f"'{declaration.connector_type}' with auth method '{auth_method}'; "
-                f"valid resource types: {valid}"
-            )
+        require_resource_type(declaration, resource_type, auth_method)
 
     def _narrow(
         self,

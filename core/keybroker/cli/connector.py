@@ -113,6 +113,7 @@ def describe_type(
 ) -> None:
     """Show the documentation of a connector type, or of one of its auth methods or
     resource types."""
+    from keybroker.catalog import require_auth_method, require_resource_type
     from keybroker.cli import render
     from keybroker.errors import UsageError
 
@@ -122,26 +123,14 @@ def describe_type(
     declaration = item.declaration
     assert declaration is not None
     if auth_method:
-        method = declaration.auth_method(auth_method)
-        if method is None:
-            valid = ", ".join(m.auth_method for m in declaration.auth_methods)
-            raise UsageError(
-                f"unknown auth method '{auth_method}' for connector type '{connector_type}'; "
-                f"valid auth methods: {valid}"
-            )
+        method = require_auth_method(declaration, auth_method)
         if output != "table":
             render.emit_data(render.auth_method_data(method), output)
         else:
             click.echo(render.describe_auth_method(declaration, method))
         return
     if resource_type:
-        rtype = declaration.resource_type(resource_type)
-        if rtype is None:
-            valid = ", ".join(r.resource_type for r in declaration.resource_types)
-            raise UsageError(
-                f"unknown resource type '{resource_type}' for connector type "
-                f"'{connector_type}'; valid resource types: {valid}"
-            )
+        rtype = require_resource_type(declaration, resource_type)
         if output != "table":
             render.emit_data(render.resource_type_data(rtype), output)
         else:
