@@ -17,6 +17,7 @@ from keybroker_docker.names import api_base_url, canonical_registry
 
 from keybroker.errors import UsageError
 from peers.cli_runner import run, run_json
+from peers.http_peer import send_json
 from peers.plugin_install import plugin_on_path, write_plugin
 from peers.registry import REPOSITORY, TAG, Registry, require
 
@@ -236,13 +237,7 @@ def token_registry() -> Iterator[str]:
                 )
 
         def _answer(self, status: int, body: object, headers: dict[str, str] | None = None) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            for key, value in (headers or {}).items():
-                self.send_header(key, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, status, body, headers)
 
         def log_message(self, *args: object) -> None:
             pass

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -345,6 +346,24 @@ def derive_client(connector, config, resource_type, resource_id):
 """
 
 
+def register_minted(kube: FakeKubeApi, expiration_seconds: int | None = None) -> Any:
+    """Register connector 'minted' of the test-only minter type for the fake cluster."""
+    extra = ["--expiration-seconds", str(expiration_seconds)] if expiration_seconds else []
+    return run(
+        "connector",
+        "register",
+        "minted",
+        "-t",
+        "minter",
+        f"server={kube.server}",
+        f"certificate_authority={kube.ca_pem}",
+        f"token_file={kube.token_file}",
+        "-r",
+        "kubernetes-cluster",
+        *extra,
+    )
+
+
 @pytest.fixture
 def minter(tmp_path: Path, kube: FakeKubeApi) -> Iterator[dict[str, str]]:
     site = write_plugin(
@@ -362,20 +381,7 @@ def test_temporary_token_login_keeps_kubectl_working_after_expiry(
     kube: FakeKubeApi, minter: dict[str, str]
 ) -> None:
     assert kube.token_file is not None
-    registered = run(
-        "connector",
-        "register",
-        "minted",
-        "-t",
-        "minter",
-        f"server={kube.server}",
-        f"certificate_authority={kube.ca_pem}",
-        f"token_file={kube.token_file}",
-        "-r",
-        "kubernetes-cluster",
-        "--expiration-seconds",
-        "5",
-    )
+    registered = register_minted(kube, 5)
     assert registered.exit_code == 0, registered.output
     login = run("connector", "login", "minted", "--resource-id", "cluster-a")
     assert login.exit_code == 0, login.output
@@ -398,21 +404,7 @@ def test_temporary_token_login_keeps_kubectl_working_after_expiry(
 
 
 def test_exec_credential_output(kube: FakeKubeApi, minter: dict[str, str]) -> None:
-    assert (
-        run(
-            "connector",
-            "register",
-            "minted",
-            "-t",
-            "minter",
-            f"server={kube.server}",
-            f"certificate_authority={kube.ca_pem}",
-            f"token_file={kube.token_file}",
-            "-r",
-            "kubernetes-cluster",
-        ).exit_code
-        == 0
-    )
+    assert register_minted(kube).exit_code == 0
     out = subprocess.run(
         [
             sys.executable,
@@ -448,23 +440,7 @@ def test_python_client_renews_a_temporary_token(kube: FakeKubeApi, minter: dict[
     import keybroker
     from kubernetes import client as k8s
 
-    assert (
-        run(
-            "connector",
-            "register",
-            "minted",
-            "-t",
-            "minter",
-            f"server={kube.server}",
-            f"certificate_authority={kube.ca_pem}",
-            f"token_file={kube.token_file}",
-            "-r",
-            "kubernetes-cluster",
-            "--expiration-seconds",
-            "30",
-        ).exit_code
-        == 0
-    )
+    assert register_minted(kube, 30).exit_code == 0
     api = k8s.CoreV1Api(keybroker.get_client("minted", resource_id="cluster-a"))
     assert len(api.list_namespace().items) == len(NAMESPACES)
     kube.revoked.update(kube.seen_tokens)  # every token used so far has expired

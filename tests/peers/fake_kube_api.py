@@ -9,7 +9,6 @@ exec plugin), from the lines of ``token_file``; ``revoked`` tokens are refused.
 from __future__ import annotations
 
 import base64
-import json
 import ssl
 import threading
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from peers.http_peer import send_json
 from peers.tls import issue_server_certificate
 
 NAMESPACES = ["default", "kube-system", "team-data"]
@@ -148,12 +148,7 @@ def fake_kube_api(directory: Path) -> Iterator[FakeKubeApi]:
                 )
 
         def _send(self, status: int, body: object) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, status, body)
 
         def log_message(self, *args: object) -> None:
             pass

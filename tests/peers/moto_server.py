@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from peers.http_peer import free_port, wait_for_http
 
 #: moto's default account, and the keys it accepts while enforcement is off
 ACCOUNT = "123456789012"
@@ -50,12 +49,6 @@ class MotoServer:
         self._post("/moto-api/reset-auth", b"0" if on else b"inf")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def moto_command() -> list[str]:
     """``moto_server`` from this interpreter's environment."""
     beside = Path(sys.executable).with_name("moto_server")
@@ -70,7 +63,7 @@ def moto_command() -> list[str]:
 @contextmanager
 def running_moto(log: Path) -> Iterator[MotoServer]:
     """Start ``moto_server`` on a free loopback port; stop it afterwards."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     with log.open("w") as output:
         process = subprocess.Popen(
@@ -81,17 +74,7 @@ def running_moto(log: Path) -> Iterator[MotoServer]:
         )
         server = MotoServer(f"http://127.0.0.1:{port}")
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    urllib.request.urlopen(f"{server.url}/moto-api/", timeout=1)
-                    break
-                except urllib.error.HTTPError:
-                    break
-                except OSError:
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        pytest.fail(f"moto_server did not start: {log.read_text()}")
-                    time.sleep(0.1)
+            wait_for_http(f"{server.url}/moto-api/", process, log, "moto_server")
             yield server
         finally:
             process.terminate()

@@ -7,17 +7,15 @@ small layer and ``skopeo`` pushes it to the registry.
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from peers.http_peer import free_port, wait_for_http
 
 REPOSITORY = "demo/hello"
 TAG = "1.0"
@@ -35,12 +33,6 @@ class Registry:
     def url(self) -> str:
         """The registry's base URL."""
         return f"http://{self.host}"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def require(*commands: str) -> None:
@@ -95,7 +87,7 @@ def running_registry(
         ["htpasswd", "-Bbn", username, password], check=True, capture_output=True, text=True
     ).stdout
     (directory / "htpasswd").write_text(htpasswd)
-    port = _free_port()
+    port = free_port()
     config = directory / "config.yml"
     config.write_text(
         "version: 0.1\n"
@@ -110,19 +102,7 @@ def running_registry(
     )
     registry = Registry(f"127.0.0.1:{port}", username, password)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                urllib.request.urlopen(f"{registry.url}/v2/", timeout=1)
-                break
-            except urllib.error.HTTPError:
-                break  # 401: it is up and asks for credentials
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(
-                        f"docker-registry did not start: {(directory / 'registry.log').read_text()}"
-                    )
-                time.sleep(0.05)
+        wait_for_http(f"{registry.url}/v2/", process, directory / "registry.log", "docker-registry")
         yield registry
     finally:
         process.terminate()
