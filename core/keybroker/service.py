@@ -506,6 +506,11 @@ class ConnectorService:
         type offers that resource type with their auth method.
         """
         query = query or ConnectorQuery()
+        if query.connector_type and query.connector_type not in self.registry.names():
+            known = ", ".join(self.registry.names()) or "none installed"
+            raise UsageError(
+                f"unknown connector type '{query.connector_type}'; known types: {known}"
+            )
         found = self.store.list(query)
         if not query.resource_type:
             return found

@@ -507,3 +507,29 @@ def test_cli_never_imports_a_cloud_sdk_to_describe_types(args: list[str]) -> Non
         {"boto3", "botocore", "kubernetes", "docker", "requests", "urllib3", "sqlalchemy"}
     )
     assert "keybroker" in imported  # the check would see them: it reads the same output
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        (["list", "-t", "nope"], "unknown connector type 'nope'"),
+        (["list", "-l", "=x"], "is not a label filter"),
+        (["list-resources", "-t", "nope"], "unknown connector type 'nope'"),
+        (["list-resources", "--resource-id", "/reports"], "--resource-id needs --resource-type"),
+        (["list-types", "-o", "xml"], "'xml' is not one of"),
+        (["verify", "web", "-r", "bucket"], "valid resource types: http-server, http-endpoint"),
+        (
+            ["login", "web", "-r", "http-endpoint", "--resource-id", "bad path!"],
+            "invalid endpoint 'bad path!'",
+        ),
+        (["update", "web", "colour=red"], "unknown attribute 'colour'"),
+    ],
+)
+def test_listing_and_using_bad_input(
+    web: BasicAuthService, command: list[str], message: str
+) -> None:
+    assert register(web).exit_code == 0
+    result = run("connector", *command)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
