@@ -447,3 +447,91 @@ def test_python_client_renews_a_temporary_token(kube: FakeKubeApi, minter: dict[
     # 30 s is inside the renewal margin, so the client fetches a fresh token first
     assert len(api.list_namespace().items) == len(NAMESPACES)
     assert kube.seen_tokens[-1] not in kube.revoked
+
+
+# -- client certificates (mutual TLS) ----------------------------------------------------------
+
+
+def register_certificate(kube: FakeKubeApi, name: str, cert: str, key: str) -> Any:
+    return run(
+        "connector",
+        "register",
+        name,
+        "-t",
+        "kubernetes",
+        "-a",
+        "client-certificate",
+        f"server={kube.server}",
+        f"certificate_authority={kube.ca_pem}",
+        f"client_certificate={cert}",
+        f"client_key={key}",
+    )
+
+
+def test_client_certificate_verify_login_and_python_client(kube: FakeKubeApi) -> None:
+    import keybroker
+    from kubernetes import client as k8s
+
+    cert, key = kube.client_certificate("kube-admin")
+    result = register_certificate(kube, "kube-cert", cert, key)
+    assert result.exit_code == 0, result.output
+    assert run_json("connector", "describe", "kube-cert")["secrets"] == {"client_key": "[HIDDEN]"}
+    assert run("connector", "login", "kube-cert").exit_code == 0
+    out = kubectl("get", "namespaces", "-o", "name")
+    assert out.returncode == 0, out.stderr
+    assert "namespace/kube-system" in out.stdout.split()
+    api = k8s.CoreV1Api(keybroker.get_client("kube-cert"))
+    assert [n.metadata.name for n in api.list_namespace().items] == NAMESPACES
+
+
+def test_certificate_the_cluster_does_not_know_is_refused(kube: FakeKubeApi) -> None:
+    from peers.tls import CertificateAuthority
+
+    cert, key = CertificateAuthority("someone else").issue("intruder", server=False)
+    result = register_certificate(kube, "kube-cert", cert, key)
+    assert result.exit_code == 1
+    assert "refused the client certificate" in result.output
+    assert run_json("connector", "list") == []
+
+
+def test_malformed_client_key_is_refused_without_echoing_it(kube: FakeKubeApi) -> None:
+    cert, _ = kube.client_certificate("kube-admin")
+    result = register_certificate(kube, "kube-cert", cert, "not-a-key-but-a-secret")
+    assert result.exit_code == 2
+    assert "client_key is not an unencrypted PEM private key" in result.output
+    assert "not-a-key-but-a-secret" not in result.output
+
+
+def test_auto_configure_imports_a_client_certificate(kube: FakeKubeApi) -> None:
+    import base64
+
+    cert, key = kube.client_certificate("kube-admin")
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "kind",
+        "clusters": [
+            {
+                "name": "kind",
+                "cluster": {
+                    "server": kube.server,
+                    "certificate-authority-data": base64.b64encode(kube.ca_pem.encode()).decode(),
+                },
+            }
+        ],
+        "users": [
+            {
+                "name": "kind",
+                "user": {
+                    "client-certificate-data": base64.b64encode(cert.encode()).decode(),
+                    "client-key-data": base64.b64encode(key.encode()).decode(),
+                },
+            }
+        ],
+        "contexts": [{"name": "kind", "context": {"cluster": "kind", "user": "kind"}}],
+    }
+    kubeconfig().parent.mkdir(parents=True, exist_ok=True)
+    kubeconfig().write_text(yaml.safe_dump(config))
+    result = run("connector", "register", "kind", "-t", "kubernetes", "--auto-configure")
+    assert result.exit_code == 0, result.output
+    assert run_json("connector", "describe", "kind")["auth_method"] == "client-certificate"

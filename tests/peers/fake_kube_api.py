@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from peers.http_peer import send_json
-from peers.tls import issue_server_certificate
+from peers.tls import CertificateAuthority, issue_server_certificate
 
 NAMESPACES = ["default", "kube-system", "team-data"]
 
@@ -32,13 +32,21 @@ class FakeKubeApi:
     tokens: set[str] = field(default_factory=set)
     basic: set[tuple[str, str]] = field(default_factory=set)
     revoked: set[str] = field(default_factory=set)
+    client_users: set[str] = field(default_factory=set)
+    authority: CertificateAuthority | None = field(default=None, repr=False)
     token_file: Path | None = None
     seen_tokens: list[str] = field(default_factory=list)
 
-    def accepts(self, header: str | None) -> bool:
-        """Whether an Authorization header carries valid credentials."""
+    def client_certificate(self, user: str) -> tuple[str, str]:
+        """A client certificate and key for ``user``, signed by the server's CA and accepted."""
+        assert self.authority is not None
+        self.client_users.add(user)
+        return self.authority.issue(user, server=False)
+
+    def accepts(self, header: str | None, peer_user: str | None = None) -> bool:
+        """Whether the request carries valid credentials: a header or a client certificate."""
         if not header:
-            return False
+            return peer_user is not None and peer_user in self.client_users
         scheme, _, value = header.partition(" ")
         if scheme == "Bearer":
             self.seen_tokens.append(value)
@@ -114,12 +122,12 @@ def fake_kube_api(directory: Path) -> Iterator[FakeKubeApi]:
     """Serve the fake API on 127.0.0.1 over TLS with a fresh CA."""
     certificate = issue_server_certificate(directory)
     responses = _responses()
-    state = FakeKubeApi(server="", ca_pem=certificate.ca_pem)
+    state = FakeKubeApi(server="", ca_pem=certificate.ca_pem, authority=certificate.authority)
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0].rstrip("/") or "/"
-            if not state.accepts(self.headers.get("Authorization")):
+            if not state.accepts(self.headers.get("Authorization"), self._peer_user()):
                 self._send(
                     401,
                     {
@@ -147,6 +155,14 @@ def fake_kube_api(directory: Path) -> Iterator[FakeKubeApi]:
                     },
                 )
 
+        def _peer_user(self) -> str | None:
+            peer = self.connection.getpeercert()  # type: ignore[attr-defined]
+            for attributes in (peer or {}).get("subject", ()):
+                for key, value in attributes:
+                    if key == "commonName":
+                        return str(value)
+            return None
+
         def _send(self, status: int, body: object) -> None:
             send_json(self, status, body)
 
@@ -156,6 +172,8 @@ def fake_kube_api(directory: Path) -> Iterator[FakeKubeApi]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(certificate.cert_file, certificate.key_file)
+    context.verify_mode = ssl.CERT_OPTIONAL  # client certificates of the test CA log users in
+    context.load_verify_locations(cadata=certificate.ca_pem)
     server.socket = context.wrap_socket(server.socket, server_side=True)
     state.server = f"https://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)

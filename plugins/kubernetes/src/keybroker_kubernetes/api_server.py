@@ -4,18 +4,52 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import shutil
 import ssl
+import tempfile
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from keybroker.errors import AuthorizationError, ConnectionFailure
-from keybroker_kubernetes.declaration import ClusterConfig, PasswordConfig, TokenConfig
+from keybroker_kubernetes.declaration import (
+    ClientCertificateConfig,
+    ClusterConfig,
+    PasswordConfig,
+    TokenConfig,
+)
 
 TIMEOUT_SECONDS = 10.0
 
 
-def authorization_header(config: ClusterConfig) -> str:
-    """The Authorization header value for the configured credentials."""
+@contextmanager
+def private_files(config: ClientCertificateConfig) -> Iterator[tuple[str, str]]:
+    """The client certificate and key as files in a private directory, removed afterwards.
+
+    Python's ssl module loads a certificate chain only from files.
+    """
+    directory = tempfile.mkdtemp(prefix="keybroker-tls-")  # mode 0700
+    cert_file = os.path.join(directory, "client.pem")
+    key_file = os.path.join(directory, "client.key")
+    try:
+        for path, text in (
+            (cert_file, config.client_certificate),
+            (key_file, config.client_key.get_secret_value()),
+        ):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(text)
+        yield cert_file, key_file
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def authorization_header(config: ClusterConfig) -> str | None:
+    """The Authorization header value for the configured credentials (None for mutual TLS)."""
+    if isinstance(config, ClientCertificateConfig):
+        return None
     if isinstance(config, TokenConfig):
         return f"Bearer {config.token.get_secret_value()}"
     assert isinstance(config, PasswordConfig)
@@ -26,6 +60,9 @@ def authorization_header(config: ClusterConfig) -> str:
 def ssl_context(config: ClusterConfig) -> ssl.SSLContext:
     """A TLS context trusting the connector's CA (or the system's), or none with ``insecure``."""
     context = ssl.create_default_context(cadata=config.certificate_authority or None)
+    if isinstance(config, ClientCertificateConfig):
+        with private_files(config) as (cert_file, key_file):
+            context.load_cert_chain(cert_file, key_file)
     if config.insecure:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
@@ -40,10 +77,11 @@ class ApiServer:
 
         self.server = config.server
         self._insecure = config.insecure
-        self._headers = {
-            "Authorization": authorization_header(config),
-            "Accept": "application/json",
-        }
+        self._mutual = isinstance(config, ClientCertificateConfig)
+        self._headers = {"Accept": "application/json"}
+        header = authorization_header(config)
+        if header is not None:
+            self._headers["Authorization"] = header
         self._pool = urllib3.PoolManager(
             ssl_context=ssl_context(config) if config.server.startswith("https") else None,
             timeout=urllib3.Timeout(total=TIMEOUT_SECONDS),
@@ -63,6 +101,12 @@ class ApiServer:
                     warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
                 response = self._pool.request("GET", self.server + path, headers=self._headers)
         except urllib3.exceptions.SSLError as exc:
+            if self._mutual:
+                raise AuthorizationError(
+                    f"TLS handshake with {self.server} failed ({_reason(exc)}): the server "
+                    "refused the client certificate, or its own certificate is not signed by "
+                    "certificate_authority"
+                ) from None
             raise ConnectionFailure(
                 f"TLS check of {self.server} failed ({_reason(exc)}); give the cluster's "
                 "certificate_authority, or insecure=true for a test cluster"

@@ -74,17 +74,61 @@ class PasswordConfig(ClusterConfig):
     password: SecretStr = Field(title="Password")
 
 
+def check_pem_private_key(value: SecretStr) -> SecretStr:
+    """Accept an unencrypted PEM private key; raise ``ValueError`` (without the key) otherwise."""
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        load_pem_private_key(value.get_secret_value().strip().encode() + b"\n", password=None)
+    except (ValueError, TypeError):
+        raise ValueError(
+            "client_key is not an unencrypted PEM private key (expected '-----BEGIN ... "
+            "PRIVATE KEY-----'); give the key itself, or @path to read a file"
+        ) from None
+    return SecretStr(value.get_secret_value().strip() + "\n")
+
+
+class ClientCertificateConfig(ClusterConfig):
+    """Attributes of the ``client-certificate`` auth method."""
+
+    client_certificate: str = Field(
+        title="Client certificate", description="PEM certificate the cluster's CA signed"
+    )
+    client_key: SecretStr = Field(
+        title="Client key", description="PEM private key of the certificate"
+    )
+
+    @field_validator("client_certificate")
+    @classmethod
+    def _certificate_is_pem(cls, value: str) -> str:
+        try:
+            checked = check_pem_certificate(value)
+        except ValueError:
+            checked = None
+        if checked is None:
+            raise ValueError(
+                "client_certificate is not a PEM certificate (expected '-----BEGIN "
+                "CERTIFICATE-----'); give the certificate itself, or @path to read a file"
+            )
+        return checked
+
+    @field_validator("client_key")
+    @classmethod
+    def _key_is_pem(cls, value: SecretStr) -> SecretStr:
+        return check_pem_private_key(value)
+
+
 CONNECTOR_TYPE = ConnectorType(
     connector_type="kubernetes",
     name="Kubernetes cluster connector",
     emoji="🌀",
     description=(
-        "Reaches one Kubernetes cluster through its API server with a bearer token or a "
-        "user name and password. It is also the basic type cloud connectors derive for "
-        "EKS and GKE clusters, so 'login' and Python clients for every cluster come from "
-        "here. Login writes a kubeconfig context; when the credentials are temporary it "
-        "writes an exec credential entry that asks keybroker for a fresh token whenever "
-        "kubectl needs one."
+        "Reaches one Kubernetes cluster through its API server with a bearer token, a "
+        "client certificate or a user name and password. It is also the basic type cloud "
+        "connectors derive for EKS and GKE clusters, so 'login' and Python clients for "
+        "every cluster come from here. Login writes a kubeconfig context; when the "
+        "credentials are temporary it writes an exec credential entry that asks keybroker "
+        "for a fresh token whenever kubectl needs one."
     ),
     auth_methods=[
         AuthMethod(
@@ -96,6 +140,16 @@ CONNECTOR_TYPE = ConnectorType(
                 "signed by a public CA."
             ),
             config_schema=TokenConfig,
+        ),
+        AuthMethod(
+            auth_method="client-certificate",
+            name="Kubernetes client certificate",
+            description=(
+                "A client certificate and its private key (mutual TLS), as kubeadm, kind and "
+                "minikube set up for their admin user. The key is stored encrypted like any "
+                "secret; a Python client keeps it in a private temporary file while it runs."
+            ),
+            config_schema=ClientCertificateConfig,
         ),
         AuthMethod(
             auth_method="password",

@@ -78,25 +78,26 @@ def auto_configure(auth_method: str | None, options: dict[str, str]) -> AutoConf
     if ca:
         attributes["certificate_authority"] = ca
     token = user.get("token") or _read_reference(user.get("tokenFile"), None, base)
+    certificate = _read_reference(
+        user.get("client-certificate"), user.get("client-certificate-data"), base
+    )
     if token:
         method = "token"
         attributes["token"] = token.strip()
+    elif certificate:
+        method = "client-certificate"
+        attributes["client_certificate"] = certificate
+        attributes["client_key"] = _read_reference(
+            user.get("client-key"), user.get("client-key-data"), base
+        )
     elif user.get("username") and user.get("password"):
         method = "password"
         attributes.update(username=user["username"], password=user["password"])
     else:
-        kind = (
-            "an exec plugin"
-            if "exec" in user
-            else (
-                "a client certificate"
-                if "client-certificate-data" in user or "client-certificate" in user
-                else "no credentials"
-            )
-        )
+        kind = "an exec plugin" if "exec" in user else "no credentials keybroker can import"
         raise UsageError(
-            f"kubeconfig context '{found['name']}' uses {kind}; keybroker can import a token "
-            "or a user name and password"
+            f"kubeconfig context '{found['name']}' uses {kind}; keybroker imports a token, "
+            "a client certificate or a user name and password"
         )
     if auth_method and auth_method != method:
         raise UsageError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import shutil
@@ -37,6 +38,10 @@ def context_name(request: LocalLoginRequest) -> str:
     return re.sub(r"[^A-Za-z0-9._@:-]+", "-", name)
 
 
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
 def user_entry(request: LocalLoginRequest) -> tuple[dict[str, Any], bool]:
     """The kubeconfig ``user`` body, and whether it fetches fresh credentials by itself."""
     client = request.client
@@ -63,6 +68,11 @@ def user_entry(request: LocalLoginRequest) -> tuple[dict[str, Any], bool]:
         return {"exec": exec_entry}, True
     if client.auth_method == "token":
         return {"token": secrets["token"]}, False
+    if client.auth_method == "client-certificate":
+        return {
+            "client-certificate-data": _b64(str(client.configuration["client_certificate"])),
+            "client-key-data": _b64(secrets["client_key"]),
+        }, False
     return {
         "username": client.configuration.get("username"),
         "password": secrets["password"],

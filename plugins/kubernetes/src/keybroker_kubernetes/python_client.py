@@ -12,17 +12,20 @@ from typing import Any
 
 from keybroker.connector import Connector, utcnow
 from keybroker_kubernetes.api_server import authorization_header
-from keybroker_kubernetes.declaration import ClusterConfig, TokenConfig
+from keybroker_kubernetes.declaration import ClientCertificateConfig, ClusterConfig, TokenConfig
 
 #: renew temporary credentials this long before they expire
 RENEW_MARGIN = timedelta(seconds=60)
 
 
-def _ca_file(pem: str) -> str:
-    """Write a CA bundle to a private temporary file removed at exit (the SDK wants a path)."""
-    fd, path = tempfile.mkstemp(prefix="keybroker-ca-", suffix=".pem")
+def _private_file(text: str, suffix: str) -> str:
+    """Write ``text`` to a temporary file only this user can read, removed at exit.
+
+    The kubernetes SDK takes CA bundles and client keys only as file paths.
+    """
+    fd, path = tempfile.mkstemp(prefix="keybroker-", suffix=f"-{suffix}")  # mode 0600
     with os.fdopen(fd, "w") as handle:
-        handle.write(pem)
+        handle.write(text)
     atexit.register(_remove, path)
     return path
 
@@ -48,9 +51,8 @@ class _Renewer:
                 return
             fresh = self.refresh()
             config = TokenConfig.model_validate(fresh.attributes())
-            prefix, value = authorization_header(config).split(" ", 1)
-            configuration.api_key["authorization"] = value
-            configuration.api_key_prefix["authorization"] = prefix
+            configuration.api_key["authorization"] = config.token.get_secret_value()
+            configuration.api_key_prefix["authorization"] = "Bearer"
             self.expires_at = fresh.expires_at
 
 
@@ -62,12 +64,17 @@ def api_client(
 
     configuration = client.Configuration()
     configuration.host = config.server
-    prefix, value = authorization_header(config).split(" ", 1)
-    configuration.api_key = {"authorization": value}
-    configuration.api_key_prefix = {"authorization": prefix}
+    header = authorization_header(config)
+    if header is not None:
+        prefix, value = header.split(" ", 1)
+        configuration.api_key = {"authorization": value}
+        configuration.api_key_prefix = {"authorization": prefix}
+    if isinstance(config, ClientCertificateConfig):
+        configuration.cert_file = _private_file(config.client_certificate, "client.pem")
+        configuration.key_file = _private_file(config.client_key.get_secret_value(), "client.key")
     if config.insecure:
         configuration.verify_ssl = False
     elif config.certificate_authority:
-        configuration.ssl_ca_cert = _ca_file(config.certificate_authority)
+        configuration.ssl_ca_cert = _private_file(config.certificate_authority, "ca.pem")
     configuration.refresh_api_key_hook = _Renewer(connector, refresh)  # type: ignore[assignment]
     return client.ApiClient(configuration)
