@@ -384,3 +384,22 @@ def test_temporary_credentials_go_through_the_credential_helper(
     assert unknown.returncode == 1 and "credentials not found" in unknown.stdout
     assert helper("erase", registry.host).returncode == 0
     assert helper("get", registry.host).returncode == 0  # erase never removes keybroker's access
+
+
+def test_python_client_is_a_logged_in_docker_client_when_a_daemon_answers(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import docker
+    import keybroker
+    from peers.fake_docker_daemon import fake_docker_daemon
+
+    assert register(registry).exit_code == 0
+    with fake_docker_daemon() as daemon:
+        monkeypatch.setenv("DOCKER_HOST", daemon.host)
+        client = keybroker.get_client("reg")
+        assert isinstance(client, docker.DockerClient)
+        assert client.version()["Version"] == "27.0.0-test"
+    (login,) = daemon.logins
+    assert login["serveraddress"] == registry.host
+    assert login["username"] == registry.username
+    assert login["password"] == registry.password
