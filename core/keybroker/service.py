@@ -10,6 +10,7 @@ from __future__ import annotations
 import builtins
 import logging
 import re
+import traceback
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -133,7 +134,9 @@ class ConnectorService:
             exc.args = (exc.message,)
             raise
         except Exception as exc:
-            log.debug("plugin call failed for %s", connector.name, exc_info=True)
+            if log.isEnabledFor(logging.DEBUG):
+                trace = "".join(traceback.format_exception(exc))
+                log.debug("plugin call failed for %s:\n%s", connector.name, scrub(trace, secrets))
             message = scrub(str(exc) or type(exc).__name__, secrets)
             raise OperationError(message) from None
 

@@ -533,3 +533,51 @@ def test_listing_and_using_bad_input(
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_debug_log_of_a_failing_plugin_hides_the_secret(tmp_path: Path) -> None:
+    leaky = write_plugin(
+        tmp_path / "site",
+        "kb-leaky",
+        {"kb_leaky.declaration": LEAKY_DECLARATION, "kb_leaky.impl": LEAKY_IMPL},
+        {"keybroker.connector_types": {"leaky": "kb_leaky.declaration"}},
+    )
+    result = keybroker(
+        "--debug",
+        "connector",
+        "register",
+        "x",
+        "-t",
+        "leaky",
+        "token=hunter2-very-secret",
+        env={"PYTHONPATH": str(leaky)},
+    )
+    assert result.returncode == 1
+    assert "hunter2-very-secret" not in result.stderr + result.stdout
+    assert "***" in result.stderr  # the message and the debug traceback were scrubbed
+
+
+LEAKY_DECLARATION = """
+from pydantic import SecretStr
+from keybroker.hookspecs import hookimpl
+from keybroker.types import AuthConfig, AuthMethod, ConnectorType, ResourceType
+
+class Config(AuthConfig):
+    token: SecretStr
+
+@hookimpl
+def declare_connector_type():
+    return ConnectorType(
+        connector_type="leaky", name="Leaky", implementation="kb_leaky.impl",
+        auth_methods=[AuthMethod(auth_method="token", name="token", config_schema=Config)],
+        resource_types=[ResourceType(resource_type="thing", name="thing")],
+    )
+"""
+
+LEAKY_IMPL = """
+from keybroker.hookspecs import hookimpl
+
+@hookimpl
+def verify(connector, config, resource_type, resource_id):
+    raise RuntimeError("server rejected token " + config.token.get_secret_value())
+"""
