@@ -581,3 +581,34 @@ from keybroker.hookspecs import hookimpl
 def verify(connector, config, resource_type, resource_id):
     raise RuntimeError("server rejected token " + config.token.get_secret_value())
 """
+
+
+def test_spinner_on_a_terminal_only(web: BasicAuthService) -> None:
+    import pty
+
+    assert register(web).exit_code == 0
+    leader, follower = pty.openpty()
+    try:
+        process = subprocess.run(
+            [sys.executable, "-m", "keybroker", "connector", "verify", "web"],
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            text=True,
+            timeout=60,
+        )
+        os.close(follower)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(leader)
+    assert process.returncode == 0
+    assert "Verifying connector 'web'" in seen.decode()  # shown on the terminal
+    assert "Verifying" not in process.stdout  # never mixed into the output
+    assert "correctly configured" in process.stdout
