@@ -104,8 +104,10 @@ def test_the_three_scopes_verify_and_list_resources(aws: AwsWorld) -> None:
         "aws-multi-instance",
         "aws-single-instance",
     }
-    table = run("connector", "list-resources")
-    assert "aws-multi-type" in table.output and "prod" in table.output
+    table = run("connector", "list-resources").output
+    # one row per resource type: each type's names stand on its own line
+    assert any("kubernetes-cluster" in line and "prod" in line for line in table.splitlines())
+    assert any("aws-generic" in line and REGION in line for line in table.splitlines())
 
 
 def test_missing_bucket_fails_verification(aws: AwsWorld) -> None:

@@ -420,18 +420,31 @@ def _names(entry: Any) -> str:
 
 
 def resource_rows(reports: list[ResourceReport]) -> list[list[Any]]:
-    """Rows of the resources table, one per connector."""
+    """Rows of the resources table: one per connector and resource type."""
     rows = []
     for report in reports:
-        rows.append(
-            [
-                str(report.connector_id),
-                report.connector_name,
-                report.connector_type,
-                "\n".join(r.resource_type for r in report.resources),
-                "\n".join(_names(r) for r in report.resources),
-            ]
-        )
+        entries = report.resources or []
+        for index, entry in enumerate(entries):
+            first = index == 0
+            rows.append(
+                [
+                    str(report.connector_id) if first else "",
+                    report.connector_name if first else "",
+                    report.connector_type if first else "",
+                    entry.resource_type,
+                    _names(entry),
+                ]
+            )
+        if not entries:
+            rows.append(
+                [
+                    str(report.connector_id),
+                    report.connector_name,
+                    report.connector_type,
+                    "",
+                    f"error: {report.error}" if report.error else "(none)",
+                ]
+            )
     return rows
 
 
