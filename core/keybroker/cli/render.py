@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,15 @@ def table(rows: list[list[Any]], headers: list[str]) -> str:
     from tabulate import tabulate
 
     return tabulate(rows, headers=headers, tablefmt="simple_grid")
+
+
+def wrap(text: str) -> str:
+    """Reflow paragraphs (separated by blank lines) to the terminal width, at most 100."""
+    import shutil
+
+    width = min(100, shutil.get_terminal_size((100, 24)).columns)
+    paragraphs = [p for p in text.strip().split("\n\n") if p.strip()]
+    return "\n\n".join(textwrap.fill(" ".join(p.split()), width) for p in paragraphs)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -183,16 +193,18 @@ def describe_auth_method(declaration: ConnectorType, method: AuthMethod) -> str:
         f"{method.name} ('{method.auth_method}' auth method of the {declaration.connector_type} "
         "connector type)",
         "",
-        method.description.strip(),
+        wrap(method.description),
         "",
     ]
     if method.issues_temporary_credentials:
         lines += [
-            "Issues temporary credentials. Expiration: "
-            f"default {_seconds(method.default_expiration_seconds)}, "
-            f"min {_seconds(method.min_expiration_seconds)}, "
-            f"max {_seconds(method.max_expiration_seconds)} "
-            "(set with --expiration-seconds).",
+            wrap(
+                "Issues temporary credentials. Expiration: "
+                f"default {_seconds(method.default_expiration_seconds)}, "
+                f"min {_seconds(method.min_expiration_seconds)}, "
+                f"max {_seconds(method.max_expiration_seconds)} "
+                "(set with --expiration-seconds)."
+            ),
             "",
         ]
     else:
@@ -203,7 +215,7 @@ def describe_auth_method(declaration: ConnectorType, method: AuthMethod) -> str:
             a.type_name,
             "yes" if a.required else "",
             "yes" if a.secret else "",
-            a.description or a.title,
+            textwrap.fill(a.description or a.title, 48),
         ]
         for a in method.attributes()
     ]
@@ -218,14 +230,14 @@ def describe_resource_type(declaration: ConnectorType, resource_type: ResourceTy
         f"{resource_type_label(resource_type)}: {resource_type.name} "
         f"(resource type of the {declaration.connector_type} connector type)",
         "",
-        resource_type.description.strip(),
+        wrap(resource_type.description),
         "",
         f"Auth methods: {', '.join(methods)}",
         "Instances: "
         + (
             "a connector may reach many; scope it to one with --resource-id"
             if resource_type.supports_instances
-            else "one per connector (its resource name comes from the configuration)"
+            else "one per connector, named from its configuration and credentials"
         ),
     ]
     if resource_type.resource_id_formats:
@@ -241,7 +253,7 @@ def describe_type(item: TypeAvailability) -> str:
     """The documentation of a connector type: description, resource types, auth methods."""
     d = item.declaration
     assert d is not None
-    lines = [f"{type_label(d, d.connector_type)}: {d.name}", "", d.description.strip(), ""]
+    lines = [f"{type_label(d, d.connector_type)}: {d.name}", "", wrap(d.description), ""]
     lines.append(
         table(
             [
