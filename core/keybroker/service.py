@@ -761,14 +761,15 @@ class ConnectorService:
         if need_instance and target_id is None and rtype is not None and rtype.supports_instances:
             report = self._check(connector, declaration, config, target_type, None)
             ids = report.resources[0].resource_ids or []
-            if len(ids) != 1:
-                listed = ", ".join(ids) if ids else "none"
+            if not ids:
+                raise OperationError(
+                    f"connector '{connector.name}' reaches no {target_type} resource; "
+                    "'keybroker connector verify' shows what it reaches"
+                )
+            if len(ids) > 1:
                 raise UsageError(
                     f"connector '{connector.name}' reaches several {target_type} resources: "
-                    f"choose one with --resource-id ({listed})"
-                    if ids
-                    else f"connector '{connector.name}' reaches no {target_type} resource"
-                    f" (found: {listed})"
+                    f"choose one with --resource-id ({', '.join(ids)})"
                 )
             target_id = ids[0]
         return target_type, target_id

@@ -403,3 +403,16 @@ def test_temporary_credentials_are_cached_then_renewed_under_a_running_session(
     assert issued_key() == after  # and the renewed credentials are the cached ones now
     s3 = session.client("s3", endpoint_url=aws.url)
     assert s3.get_object(Bucket="reports", Key="a.txt")["Body"].read() == b"a"
+
+
+def test_login_needs_exactly_one_cluster(aws: AwsWorld) -> None:
+    ok(register(aws, "aws-any"))
+    none = run("connector", "login", "aws-any", "-r", "kubernetes-cluster")
+    assert none.exit_code == 1
+    assert "reaches no kubernetes-cluster resource" in none.output
+    aws.cluster("blue")
+    aws.cluster("green")
+    several = run("connector", "login", "aws-any", "-r", "kubernetes-cluster")
+    assert several.exit_code == 2
+    assert "choose one with --resource-id (blue, green)" in several.output
+    assert not Path(os.environ["KUBECONFIG"]).exists()  # nothing written by either attempt
