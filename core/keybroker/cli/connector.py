@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from click.shell_completion import CompletionItem
 
     from keybroker.catalog import TypeCatalog
-    from keybroker.connector import ResourceReport
+    from keybroker.connector import Connector, ResourceReport
     from keybroker.service import ConnectorService
 
 EXTRA_ARGS = {"ignore_unknown_options": True, "allow_extra_args": True}
@@ -222,6 +222,25 @@ def _print_report(report: ResourceReport | None, output: str) -> None:
     click.echo(render.table(rows, ["RESOURCE TYPE", "RESOURCE NAMES"]))
 
 
+def _print_stored(
+    service: ConnectorService,
+    stored: Connector,
+    report: ResourceReport | None,
+    output: str,
+    what_happened: str,
+) -> None:
+    """What register and update print: the connector and what verification found."""
+    from keybroker.cli import render
+
+    if output != "table":
+        data = render.connector_data(service, stored)
+        data["verification"] = render.report_data(report) if report else None
+        render.emit_data(data, output)
+        return
+    click.echo(f"Connector '{stored.name}' {what_happened}.")
+    _print_report(report, output)
+
+
 @connector.command("register", context_settings=EXTRA_ARGS)
 @click.argument("name")
 @click.option("-t", "--type", "connector_type", help="Connector type, e.g. aws.")
@@ -269,7 +288,6 @@ def register(
     @path is read from that file. 'keybroker connector describe-type TYPE -a
     METHOD' lists them. Nothing is stored unless verification succeeds.
     """
-    from keybroker.cli import render
     from keybroker.connector import RegisterRequest
 
     service = _service(ctx)
@@ -302,14 +320,8 @@ def register(
     )
     with spinner(f"Verifying and registering connector '{name}'..."):
         stored, report = service.register(request)
-    if output != "table":
-        data = render.connector_data(service, stored)
-        data["verification"] = render.report_data(report) if report else None
-        render.emit_data(data, output)
-        return
     verified = "verified and registered" if report else "registered without verification"
-    click.echo(f"Connector '{stored.name}' ({stored.id}) {verified}.")
-    _print_report(report, output)
+    _print_stored(service, stored, report, output, f"({stored.id}) {verified}")
 
 
 # -- read ------------------------------------------------------------------------------
@@ -432,7 +444,6 @@ def update(
     Use --resource-type '' / --resource-id '' to widen the scope. The stored
     connector is unchanged if verification fails.
     """
-    from keybroker.cli import render
     from keybroker.connector import UpdateRequest
 
     service = _service(ctx)
@@ -454,13 +465,7 @@ def update(
     )
     with spinner(f"Verifying and updating connector '{name_or_id}'..."):
         stored, report = service.update(name_or_id, request)
-    if output != "table":
-        data = render.connector_data(service, stored)
-        data["verification"] = render.report_data(report) if report else None
-        render.emit_data(data, output)
-        return
-    click.echo(f"Connector '{stored.name}' updated.")
-    _print_report(report, output)
+    _print_stored(service, stored, report, output, "updated")
 
 
 @connector.command("delete")
