@@ -21,7 +21,9 @@ class AuthConfig(BaseModel):
     ``SecretStr | None``) are secrets: stored encrypted, masked in every output.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Built on first validation, not at class creation: listing types never validates
+    # attributes, and a plugin declares several of these schemas.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     @classmethod
     def secret_fields(cls) -> list[str]:
