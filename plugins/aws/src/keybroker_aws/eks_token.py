@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from keybroker_aws.declaration import RegionConfig
-from keybroker_aws.sessions import client
+from keybroker_aws.sessions import Identity, client
 
 TOKEN_PREFIX = "k8s-aws-v1."  # noqa: S105 - a format marker, not a secret
 CLUSTER_HEADER = "x-k8s-aws-id"
@@ -16,7 +16,7 @@ PRESIGN_SECONDS = 60
 TOKEN_LIFETIME = timedelta(minutes=14)
 
 
-def eks_token(session: Any, config: RegionConfig, cluster: str) -> str:
+def eks_token(session: Identity, config: RegionConfig, cluster: str) -> str:
     """The token ``aws eks get-token`` would print, signed with ``session``'s credentials."""
     sts = client(session, "sts", config)
 

@@ -20,6 +20,7 @@ from keybroker_aws.eks_token import TOKEN_LIFETIME, eks_token
 from keybroker_aws.errors import call
 from keybroker_aws.resource_ids import canonical_bucket, canonical_cluster, canonical_registry
 from keybroker_aws.sessions import (
+    Identity,
     TemporaryCredentials,
     base_session,
     effective_session,
@@ -107,7 +108,7 @@ def auto_configure(auth_method: str | None, options: dict[str, str]) -> AutoConf
 
 def _acting_credentials(
     connector: Connector, config: RegionConfig, resource_type: str, resource_id: str | None
-) -> tuple[Any, TemporaryCredentials | None]:
+) -> tuple[Identity, TemporaryCredentials | None]:
     """The session that acts for the resource and its temporary credentials, if any."""
     credentials = issue(connector, config, resource_type, resource_id)
     if credentials is None:
@@ -237,11 +238,15 @@ def build_client(
         return None
     check_known_region(config)
     derived = refresh() if refresh is not None else None
-    if derived is not None and derived.connector_type == "aws" and derived.expires_at:
+    if (
+        refresh is not None
+        and derived is not None
+        and derived.connector_type == "aws"
+        and derived.expires_at
+    ):
+        renew = refresh
         session = refreshable_session(
-            config.region,
-            _credentials_of(derived),
-            lambda: _credentials_of(refresh()),  # type: ignore[misc]
+            config.region, _credentials_of(derived), lambda: _credentials_of(renew())
         )
     else:
         session = base_session(config).boto3_session(config.region)

@@ -8,10 +8,10 @@ from keybroker.errors import AuthorizationError, OperationError
 from keybroker_aws.declaration import ECR, EKS, GENERIC, S3, RegionConfig
 from keybroker_aws.errors import aws_errors, call
 from keybroker_aws.resource_ids import bucket_name
-from keybroker_aws.sessions import account_id, client
+from keybroker_aws.sessions import Identity, account_id, client
 
 
-def caller_identity(session: Any, config: RegionConfig) -> dict[str, Any]:
+def caller_identity(session: Identity, config: RegionConfig) -> dict[str, Any]:
     """STS GetCallerIdentity: proves the credentials, names the account."""
     result: dict[str, Any] = call(
         "GetCallerIdentity", client(session, "sts", config).get_caller_identity
@@ -19,13 +19,13 @@ def caller_identity(session: Any, config: RegionConfig) -> dict[str, Any]:
     return result
 
 
-def list_buckets(session: Any, config: RegionConfig) -> list[str]:
+def list_buckets(session: Identity, config: RegionConfig) -> list[str]:
     """Every bucket the credentials may list, as ``s3://name``."""
     response = call("ListBuckets", client(session, "s3", config).list_buckets)
     return sorted(f"s3://{b['Name']}" for b in response.get("Buckets", []))
 
 
-def check_bucket(session: Any, config: RegionConfig, resource_id: str) -> None:
+def check_bucket(session: Identity, config: RegionConfig, resource_id: str) -> None:
     """Prove access to one bucket (HeadBucket)."""
     from botocore.exceptions import ClientError
 
@@ -45,7 +45,7 @@ def check_bucket(session: Any, config: RegionConfig, resource_id: str) -> None:
             raise
 
 
-def list_clusters(session: Any, config: RegionConfig) -> list[str]:
+def list_clusters(session: Identity, config: RegionConfig) -> list[str]:
     """EKS cluster names in the connector's region."""
     eks = client(session, "eks", config)
     names: list[str] = []
@@ -55,7 +55,7 @@ def list_clusters(session: Any, config: RegionConfig) -> list[str]:
     return sorted(names)
 
 
-def describe_cluster(session: Any, config: RegionConfig, name: str) -> dict[str, Any]:
+def describe_cluster(session: Identity, config: RegionConfig, name: str) -> dict[str, Any]:
     """EKS DescribeCluster of one cluster."""
     eks = client(session, "eks", config)
     response = call(f"DescribeCluster {name}", lambda: eks.describe_cluster(name=name))
@@ -68,7 +68,7 @@ def registry_host(config: RegionConfig) -> str:
     return f"{account_id(config)}.dkr.ecr.{config.region}.amazonaws.com"
 
 
-def check_registry(session: Any, config: RegionConfig) -> None:
+def check_registry(session: Identity, config: RegionConfig) -> None:
     """Prove ECR access: list a repository and get an authorization token."""
     ecr = client(session, "ecr", config)
     call("DescribeRepositories", lambda: ecr.describe_repositories(maxResults=1))
@@ -76,7 +76,7 @@ def check_registry(session: Any, config: RegionConfig) -> None:
 
 
 def reachable(
-    session: Any, config: RegionConfig, resource_type: str, resource_id: str | None
+    session: Identity, config: RegionConfig, resource_type: str, resource_id: str | None
 ) -> list[str]:
     """Canonical ids of ``resource_type`` reached (all of them, or the one given)."""
     if resource_type == GENERIC:

@@ -6,6 +6,7 @@ import hashlib
 import os
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -306,7 +307,7 @@ def effective_session(
 def refreshable_session(
     region: str,
     first: TemporaryCredentials,
-    renew: Any,
+    renew: Callable[[], TemporaryCredentials],
 ) -> Any:
     """A boto3 session whose temporary credentials renew themselves through ``renew()``."""
     from botocore.credentials import RefreshableCredentials
