@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from keybroker.errors import UsageError
 
 CONFIG_DIR_ENV = "KEYBROKER_CONFIG_DIR"
 STORE_URL_ENV = "KEYBROKER_STORE_URL"
@@ -12,15 +18,72 @@ ENCRYPTION_KEY_ENV = "KEYBROKER_ENCRYPTION_KEY"
 TIMEOUT_ENV = "KEYBROKER_TIMEOUT"
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
+#: a day: longer than any call should take, short enough to catch a typo in the unit
+MAX_TIMEOUT_SECONDS = 86400.0
+ENCRYPTION_KEY_BYTES = 32
+
+_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def _default_config_dir() -> Path:
     env = os.environ.get(CONFIG_DIR_ENV)
     if env:
-        return Path(env).expanduser()
+        return Path(env).expanduser().absolute()
     from platformdirs import user_config_dir
 
     return Path(user_config_dir("keybroker", appauthor=False))
+
+
+def _env(name: str) -> str | None:
+    """The variable's value, or None when it is unset or empty."""
+    return os.environ.get(name) or None
+
+
+def _timeout_from_env() -> float:
+    text = _env(TIMEOUT_ENV)
+    if text is None:
+        return DEFAULT_TIMEOUT_SECONDS
+    try:
+        value = float(text.strip())
+    except ValueError:
+        value = math.nan
+    if not (0 < value <= MAX_TIMEOUT_SECONDS):
+        raise UsageError(
+            f"{TIMEOUT_ENV}={text.strip()[:40]!r} is not valid: give a number of seconds "
+            f"greater than 0 and at most {MAX_TIMEOUT_SECONDS:g}, e.g. {TIMEOUT_ENV}=30"
+        )
+    return value
+
+
+def _store_url_from_env() -> str | None:
+    url = _env(STORE_URL_ENV)
+    if url is None:
+        return None
+    if not _URL_SCHEME.match(url.strip()):
+        # never echo the value: a database URL may carry a password
+        raise UsageError(
+            f"{STORE_URL_ENV} is not a URL: give a database URL such as "
+            "sqlite:////path/keybroker.db, postgresql+psycopg://user@host/db or "
+            "mysql+pymysql://user@host/db"
+        )
+    return url.strip()
+
+
+def _encryption_key_from_env() -> str | None:
+    text = _env(ENCRYPTION_KEY_ENV)
+    if text is None:
+        return None
+    try:
+        key = base64.urlsafe_b64decode(text.strip().encode() + b"==")
+    except (binascii.Error, ValueError):
+        key = b""
+    if len(key) != ENCRYPTION_KEY_BYTES:
+        # never echo the value: it is the key
+        raise UsageError(
+            f"{ENCRYPTION_KEY_ENV} is not valid: give {ENCRYPTION_KEY_BYTES} random bytes "
+            "encoded as urlsafe base64 (e.g. from `openssl rand -base64 32 | tr '+/' '-_'`)"
+        )
+    return text.strip()
 
 
 @dataclass(frozen=True)
@@ -34,13 +97,16 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        """Settings from ``KEYBROKER_*`` environment variables, defaults elsewhere."""
-        timeout = os.environ.get(TIMEOUT_ENV)
+        """Settings from ``KEYBROKER_*`` environment variables, defaults elsewhere.
+
+        An empty variable counts as unset. A malformed value raises ``UsageError``
+        naming the variable and what it accepts (never echoing a key or a URL).
+        """
         return cls(
             config_dir=_default_config_dir(),
-            store_url=os.environ.get(STORE_URL_ENV) or None,
-            encryption_key=os.environ.get(ENCRYPTION_KEY_ENV) or None,
-            timeout_seconds=float(timeout) if timeout else DEFAULT_TIMEOUT_SECONDS,
+            store_url=_store_url_from_env(),
+            encryption_key=_encryption_key_from_env(),
+            timeout_seconds=_timeout_from_env(),
         )
 
     @property
