@@ -56,6 +56,15 @@ class Connector(BaseModel):
     expires_at: datetime | None = None
     created: datetime = Field(default_factory=utcnow)
     updated: datetime = Field(default_factory=utcnow)
+    version: int = Field(
+        default=0,
+        description="the stored revision (0 before the connector is stored); "
+        "an update succeeds only against the revision it read",
+    )
+    error: str | None = Field(
+        default=None,
+        description="set by a store for a row it cannot read or whose integrity check fails",
+    )
 
     @property
     def scope(self) -> Scope:

@@ -593,7 +593,12 @@ class ConnectorService:
             owner=current.owner,
         )
         connector = connector.model_copy(
-            update={"created": current.created, "updated": utcnow(), "shared": current.shared}
+            update={
+                "created": current.created,
+                "updated": utcnow(),
+                "shared": current.shared,
+                "version": current.version,
+            }
         )
         report = None
         if request.verify:

@@ -6,7 +6,6 @@ import base64
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,46 +24,12 @@ from keybroker.store.sql import SQLConnectorStore
 SECRET = "s3cr3t-value-never-stored-in-clear"
 
 
-def _server_database(kind: str) -> Iterator[str]:
-    """Create a fresh database on the machine's PostgreSQL or MariaDB, drop it afterwards."""
-    from sqlalchemy import create_engine, text
-
-    name = f"kb_test_{uuid.uuid4().hex[:10]}"
-    if kind == "postgresql":
-        admin_url = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-        url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    else:
-        admin_url = "mysql+pymysql://root@127.0.0.1:3306/"
-        url = f"mysql+pymysql://root@127.0.0.1:3306/{name}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f"CREATE DATABASE {name}"))
-    except Exception as exc:
-        pytest.fail(f"{kind} on 127.0.0.1 is needed for this test and did not answer: {exc}")
-    try:
-        yield url
-    finally:
-        with admin.connect() as connection:
-            if kind == "postgresql":
-                connection.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
-            else:
-                connection.execute(text(f"DROP DATABASE {name}"))
-        admin.dispose()
-
-
-@pytest.fixture(scope="module")
-def postgresql_url() -> Iterator[str]:
-    yield from _server_database("postgresql")
-
-
-@pytest.fixture(scope="module")
-def mariadb_url() -> Iterator[str]:
-    yield from _server_database("mariadb")
+#: one key for the module: the server databases are shared by its tests
+KEY = os.urandom(32)
 
 
 def _box() -> SecretBox:
-    return SecretBox(os.urandom(32))
+    return SecretBox(KEY)
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgresql", "mariadb"])
@@ -112,9 +77,10 @@ def test_round_trip_keeps_every_field(store: ConnectorStore) -> None:
     original = _connector()
     store.create(original)
     loaded = store.get("demo", with_secrets=True)
-    assert loaded.model_dump(exclude={"secrets", "secret_names"}) == original.model_dump(
-        exclude={"secrets", "secret_names"}
+    assert loaded.model_dump(exclude={"secrets", "secret_names", "version"}) == original.model_dump(
+        exclude={"secrets", "secret_names", "version"}
     )
+    assert loaded.version == 1 and loaded.error is None
     assert loaded.secrets["aws_secret_access_key"].get_secret_value() == SECRET
     assert loaded.secret_names == ["aws_secret_access_key"]
     assert loaded.created.tzinfo is not None
@@ -153,7 +119,7 @@ def test_update_replaces_and_refuses_taken_name(store: ConnectorStore) -> None:
     changed = store.get("first", with_secrets=True)
     changed.labels = {"env": "dev"}
     changed.secrets = {"aws_secret_access_key": SecretStr("rotated-secret")}
-    store.update(changed)
+    assert store.update(changed).version == 2
     again = store.get(str(first.id), with_secrets=True)
     assert again.labels == {"env": "dev"}
     assert again.secrets["aws_secret_access_key"].get_secret_value() == "rotated-secret"
@@ -234,15 +200,17 @@ def test_group_readable_key_file_is_refused(tmp_path: Path) -> None:
         SQLConnectorStore.from_settings(settings)
 
 
-def test_wrong_key_is_a_clear_error(tmp_path: Path) -> None:
+def test_wrong_key_fails_at_open_not_per_connector(tmp_path: Path) -> None:
     key_a = base64.urlsafe_b64encode(os.urandom(32)).decode()
     key_b = base64.urlsafe_b64encode(os.urandom(32)).decode()
     SQLConnectorStore.from_settings(_settings(tmp_path, key_a)).create(_connector())
-    other = SQLConnectorStore.from_settings(_settings(tmp_path, key_b))
-    assert other.get("demo").name == "demo"  # metadata stays readable
-    with pytest.raises(StoreError, match="cannot decrypt the secrets of connector 'demo'"):
-        other.get("demo", with_secrets=True)
+    with pytest.raises(
+        StoreError, match="encryption key from KEYBROKER_ENCRYPTION_KEY does not open the store"
+    ):
+        SQLConnectorStore.from_settings(_settings(tmp_path, key_b))
     assert not (tmp_path / "config" / "secret.key").exists()
+    reopened = SQLConnectorStore.from_settings(_settings(tmp_path, key_a))
+    assert reopened.get("demo", with_secrets=True).secret_values() == [SECRET]
 
 
 def test_malformed_key_names_the_expected_format(tmp_path: Path) -> None:
@@ -261,7 +229,7 @@ def test_ciphertext_cannot_move_to_another_connector(tmp_path: Path) -> None:
         blob = connection.execute(text("SELECT secrets FROM connectors WHERE name='one'")).scalar()
         connection.execute(text("UPDATE connectors SET secrets=:b WHERE name='two'"), {"b": blob})
     engine.dispose()
-    with pytest.raises(StoreError, match="connector 'two'"):
+    with pytest.raises(StoreError, match="connector 'two' was changed outside keybroker"):
         store.get("two", with_secrets=True)
 
 
@@ -291,7 +259,7 @@ def test_two_processes_share_one_store(tmp_path: Path) -> None:
 
 def test_head_constant_matches_the_migration_scripts() -> None:
     from keybroker.store.schema import HEAD_REVISION
-    from keybroker.store.sql import script_head
+    from keybroker.store.schema_upgrade import script_head
 
     assert script_head() == HEAD_REVISION
 
@@ -308,3 +276,61 @@ def test_expiry_in_the_past_survives_round_trip(tmp_path: Path) -> None:
     past = datetime.now(UTC) - timedelta(minutes=5)
     store.create(_connector(expires_at=past))
     assert store.get("demo").is_expired()
+
+
+# -- optimistic concurrency and names, on every backend ----------------------------------
+
+
+def test_update_succeeds_only_against_the_version_it_read(store: ConnectorStore) -> None:
+    store.create(_connector())
+    mine = store.get("demo", with_secrets=True)
+    theirs = store.get("demo", with_secrets=True)
+    assert mine.version == theirs.version == 1
+    mine.secrets = {"aws_secret_access_key": SecretStr("mine")}
+    assert store.update(mine).version == 2
+    theirs.secrets = {"aws_secret_access_key": SecretStr("theirs")}
+    with pytest.raises(
+        ConflictError,
+        match="connector 'demo' was changed by someone else since it was read; "
+        "run the command again",
+    ):
+        store.update(theirs)
+    stored = store.get("demo", with_secrets=True)
+    assert stored.secret_values() == ["mine"] and stored.version == 2
+    assert [c.version for c in store.list()] == [2]
+    stored.description = "after reading again"
+    assert store.update(stored).version == 3
+
+
+def test_update_of_a_deleted_connector_is_not_found(store: ConnectorStore) -> None:
+    store.create(_connector())
+    read = store.get("demo", with_secrets=True)
+    store.delete(read.id)
+    with pytest.raises(NotFoundError, match="'demo' does not exist"):
+        store.update(read)
+
+
+def test_names_compare_exactly(store: ConnectorStore) -> None:
+    store.create(_connector("Web", description="capital"))
+    store.create(_connector("web", description="lower"))
+    store.create(_connector("web ", description="trailing space"))
+    assert store.get("Web").description == "capital"
+    assert store.get("web").description == "lower"
+    assert store.get("web ").description == "trailing space"
+    assert not store.name_exists("WEB")
+    with pytest.raises(ConflictError, match="'Web' already exists"):
+        store.create(_connector("Web"))
+    renamed = store.get("web", with_secrets=True)
+    renamed.name = "WEB"
+    store.update(renamed)
+    assert sorted(c.name for c in store.list()) == ["WEB", "Web", "web "]
+    clash = store.get("WEB", with_secrets=True)
+    clash.name = "Web"
+    with pytest.raises(ConflictError, match="'Web' already exists"):
+        store.update(clash)
+
+
+def test_connector_without_secrets_round_trips(store: ConnectorStore) -> None:
+    store.create(_connector(secrets={}, auth_method="implicit"))
+    loaded = store.get("demo", with_secrets=True)
+    assert loaded.secrets == {} and loaded.secret_names == [] and loaded.error is None

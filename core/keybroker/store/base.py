@@ -23,24 +23,36 @@ class ConnectorStore(ABC):
 
     @abstractmethod
     def create(self, connector: Connector) -> Connector:
-        """Store a new connector atomically; raise ``ConflictError`` on a duplicate name."""
+        """Store a new connector atomically, at version 1; return it without secrets.
+
+        Raise ``ConflictError`` on a duplicate name (names compare exactly: "Web"
+        and "web" are two names).
+        """
 
     @abstractmethod
     def get(self, name_or_id: str, *, with_secrets: bool = False) -> Connector:
         """Return one connector by name or id (or unique id prefix); raise ``NotFoundError``.
 
-        Without ``with_secrets`` the returned connector's ``secrets`` is empty.
+        Without ``with_secrets`` the returned connector's ``secrets`` is empty. A
+        connector the store cannot read (or whose integrity check fails) comes
+        back with ``error`` set; with ``with_secrets`` it raises ``StoreError``
+        with that message instead.
         """
 
     @abstractmethod
     def list(self, query: ConnectorQuery | None = None) -> list[Connector]:
-        """Return the connectors matching ``query``, without secrets, ordered by name."""
+        """Return the connectors matching ``query``, without secrets, ordered by name.
+
+        Unreadable connectors are listed too, with ``error`` set.
+        """
 
     @abstractmethod
     def update(self, connector: Connector) -> Connector:
-        """Replace a stored connector (secrets included) atomically.
+        """Replace a stored connector (secrets included) atomically; return it without secrets.
 
-        Raise ``NotFoundError`` if it is gone, ``ConflictError`` if the new name is taken.
+        Succeeds only if the stored connector still has ``connector.version``, and
+        increments it. Raise ``NotFoundError`` if it is gone, ``ConflictError`` if
+        someone else changed it since it was read or if the new name is taken.
         """
 
     @abstractmethod

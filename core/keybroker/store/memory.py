@@ -12,7 +12,11 @@ from keybroker.store.query import matches, resolve
 
 
 class MemoryConnectorStore(ConnectorStore):
-    """Connectors in a dict; nothing survives the process."""
+    """Connectors in a dict; nothing survives the process.
+
+    It follows the same contract as the SQL store (versions, exact names); its
+    rows can never be unreadable, so ``error`` is never set.
+    """
 
     location = "memory"
 
@@ -21,11 +25,12 @@ class MemoryConnectorStore(ConnectorStore):
         self._lock = threading.Lock()
 
     def create(self, connector: Connector) -> Connector:
+        stored = connector.model_copy(deep=True, update={"version": 1})
         with self._lock:
             if any(c.name == connector.name for c in self._items.values()):
                 raise ConflictError(f"a connector named '{connector.name}' already exists")
-            self._items[connector.id] = connector.model_copy(deep=True)
-        return self._public(connector, with_secrets=False)
+            self._items[connector.id] = stored
+        return self._public(stored, with_secrets=False)
 
     def get(self, name_or_id: str, *, with_secrets: bool = False) -> Connector:
         with self._lock:
@@ -39,13 +44,20 @@ class MemoryConnectorStore(ConnectorStore):
         return sorted((self._public(c, False) for c in items), key=lambda c: c.name)
 
     def update(self, connector: Connector) -> Connector:
+        stored = connector.model_copy(deep=True, update={"version": connector.version + 1})
         with self._lock:
-            if connector.id not in self._items:
+            current = self._items.get(connector.id)
+            if current is None:
                 raise NotFoundError(f"connector '{connector.name}' does not exist")
+            if current.version != connector.version:
+                raise ConflictError(
+                    f"connector '{connector.name}' was changed by someone else since it "
+                    "was read; run the command again"
+                )
             if any(c.name == connector.name and c.id != connector.id for c in self._items.values()):
                 raise ConflictError(f"a connector named '{connector.name}' already exists")
-            self._items[connector.id] = connector.model_copy(deep=True)
-        return self._public(connector, with_secrets=False)
+            self._items[connector.id] = stored
+        return self._public(stored, with_secrets=False)
 
     def delete(self, connector_id: uuid.UUID) -> None:
         with self._lock:

@@ -17,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import mysql
 
 #: the Alembic revision the code expects; a test keeps it equal to the scripts' head
-HEAD_REVISION = "0001_connectors"
+HEAD_REVISION = "0002_row_integrity"
 
 metadata = MetaData()
 
@@ -44,5 +44,17 @@ connectors = Table(
     Column("expires_at", Timestamp, nullable=True),
     Column("created", Timestamp, nullable=False),
     Column("updated", Timestamp, nullable=False),
+    Column("version", Integer, nullable=False, server_default="1"),
+    # unique byte for byte on every backend (binary collation on MariaDB/MySQL)
     UniqueConstraint("name", name="uq_connectors_name"),
 )
+
+store_metadata = Table(
+    "store_metadata",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Blob, nullable=False),
+)
+
+#: the ``store_metadata`` entry holding a value only the store's key opens
+KEY_CHECK = "key_check"

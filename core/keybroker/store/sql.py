@@ -1,16 +1,12 @@
-"""The embedded connector store: a SQL database (SQLite by default) with encrypted secrets."""
+"""The embedded connector store: a SQL database (SQLite by default) with sealed rows."""
 
 from __future__ import annotations
 
 import getpass
-import json
-import threading
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from pydantic import SecretStr
 
 from keybroker.connector import Connector, ConnectorQuery
 from keybroker.errors import ConflictError, NotFoundError, StoreError, UsageError
@@ -23,21 +19,6 @@ if TYPE_CHECKING:
     from keybroker.settings import Settings
     from keybroker.store.crypto import SecretBox
 
-MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """Restore the UTC zone that SQLite and MySQL drop."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
-
-
-def _naive_utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).replace(tzinfo=None)
-
 
 def redact_url(url: str) -> str:
     """``url`` with any password replaced, for messages."""
@@ -49,23 +30,60 @@ def redact_url(url: str) -> str:
         return "<unparsable store URL>"
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL; None for other databases and in-memory SQLite."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return None
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
 class SQLConnectorStore(ConnectorStore):
     """Connectors in a SQL database reached through SQLAlchemy.
 
-    The schema is created and upgraded with Alembic on open, but Alembic is
-    imported only when the database is not already at :data:`HEAD_REVISION`.
-    Secret values are sealed with AES-GCM before they reach the database.
+    On open the schema is brought to :data:`~keybroker.store.schema.HEAD_REVISION`
+    (Alembic is imported only when it is not there yet) and the encryption key is
+    checked against the key check value the database holds, so a wrong or
+    missing key fails at once rather than connector by connector. Every row is
+    sealed with AES-GCM over all of its fields (:mod:`keybroker.store.rows`).
+
+    ``box`` may be None to take the key from ``load_key`` (e.g. read a key file)
+    once the database has been read; when that finds none, a store that holds
+    no connectors gets the key ``create_key`` returns, and one that does is
+    refused. ``key_source`` names where the key comes from, for messages.
     """
 
-    def __init__(self, url: str, box: SecretBox, user: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        box: SecretBox | None,
+        user: str | None = None,
+        *,
+        key_source: str = "the caller",
+        load_key: Callable[[], bytes | None] | None = None,
+        create_key: Callable[[], bytes] | None = None,
+        private_database_file: bool = False,
+    ) -> None:
         from sqlalchemy import create_engine, event
 
         self.url = url
         self.location = f"embedded ({redact_url(url)})"
-        self._box = box
         self._user = user
-        self._lock = threading.Lock()
+        self._key_source = key_source
+        database_file = sqlite_file(url)
         sqlite = url.startswith("sqlite")
+        if database_file is not None:
+            from keybroker.store.private_files import prepare_database_file
+
+            prepare_database_file(database_file, tighten=private_database_file)
         connect_args: dict[str, Any] = {"timeout": 30} if sqlite else {}
         try:
             self._engine: Engine = create_engine(
@@ -84,143 +102,231 @@ class SQLConnectorStore(ConnectorStore):
                 cursor.execute("PRAGMA busy_timeout=30000")
                 cursor.close()
 
-        self._migrate()
+        try:
+            from keybroker.store.schema_upgrade import ensure_schema
+
+            ensure_schema(self._engine, database_file)
+            self._box = self._checked_box(box, load_key, create_key)
+        except StoreError:
+            self._engine.dispose()
+            raise
+        except Exception as exc:
+            self._engine.dispose()
+            raise StoreError(
+                f"cannot open the store at {redact_url(self.url)}: {type(exc).__name__}: "
+                f"{str(exc).splitlines()[0] if str(exc) else ''}"
+            ) from None
 
     def __repr__(self) -> str:
         return f"SQLConnectorStore({redact_url(self.url)!r})"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SQLConnectorStore:
-        """The store ``settings`` describe, with its encryption key."""
-        from keybroker.store.crypto import SecretBox, load_or_create_key_file, parse_key
+        """The store ``settings`` describe, with its encryption key.
 
-        settings.config_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        The key comes from ``KEYBROKER_ENCRYPTION_KEY`` or the key file in the
+        config directory; the key file is created only for a store that holds no
+        connectors yet.
+        """
+        from keybroker.store.crypto import SecretBox, parse_key
+        from keybroker.store.private_files import (
+            create_key_file,
+            prepare_private_dir,
+            read_key_file,
+        )
+
+        default_database = settings.store_url is None
+        if default_database or not settings.encryption_key:
+            prepare_private_dir(settings.config_dir)
         if settings.encryption_key:
             key = parse_key(settings.encryption_key, "KEYBROKER_ENCRYPTION_KEY")
-        else:
-            key = load_or_create_key_file(settings.key_file)
-        return cls(settings.database_url, SecretBox(key))
+            return cls(
+                settings.database_url,
+                SecretBox(key),
+                key_source="KEYBROKER_ENCRYPTION_KEY",
+                private_database_file=default_database,
+            )
+        key_file = settings.key_file
+        return cls(
+            settings.database_url,
+            None,
+            key_source=f"the key file {key_file}",
+            load_key=lambda: read_key_file(key_file),
+            create_key=lambda: create_key_file(key_file),
+            private_database_file=default_database,
+        )
 
-    # -- schema -----------------------------------------------------------
+    # -- the key ----------------------------------------------------------
 
-    def _revision(self, connection: Connection) -> str | None:
-        from sqlalchemy import inspect, text
+    def _checked_box(
+        self,
+        box: SecretBox | None,
+        load_key: Callable[[], bytes | None] | None,
+        create_key: Callable[[], bytes] | None,
+    ) -> SecretBox:
+        """The box to seal with, after checking it against the database's key check.
 
-        if not inspect(connection).has_table("alembic_version"):
-            return None
-        row = connection.execute(text("SELECT version_num FROM alembic_version")).first()
-        return str(row[0]) if row else None
+        The key is loaded only after the database was read: a process that finds
+        another one's key check then also finds the key file it published first.
+        """
+        from sqlalchemy import insert, select
+        from sqlalchemy.exc import IntegrityError
 
-    def _migrate(self) -> None:
-        from keybroker.store.schema import HEAD_REVISION
+        from keybroker.store.crypto import SecretBox
+        from keybroker.store.schema import KEY_CHECK, connectors, store_metadata
 
-        try:
-            with self._engine.begin() as connection:
-                if self._revision(connection) == HEAD_REVISION:
-                    return
-                if self._engine.dialect.name == "sqlite":
-                    # persistent in the file: readers never wait for one another or a writer
-                    connection.exec_driver_sql("PRAGMA journal_mode=WAL")
-                upgrade_to_head(connection)
-        except StoreError:
-            raise
-        except Exception as exc:
+        def stored_check(connection: Connection) -> bytes | None:
+            value = connection.execute(
+                select(store_metadata.c.value).where(store_metadata.c.name == KEY_CHECK)
+            ).scalar()
+            return bytes(value) if value is not None else None
+
+        with self._engine.connect() as connection:
+            check = stored_check(connection)
+            holds_rows = connection.execute(select(connectors.c.id).limit(1)).first() is not None
+        if box is None and load_key is not None:
+            found = load_key()
+            box = SecretBox(found) if found is not None else None
+        if box is None:
+            if check is not None or holds_rows:
+                raise StoreError(
+                    f"the store at {redact_url(self.url)} holds connectors sealed with an "
+                    f"encryption key that is missing: {self._key_source} does not exist and "
+                    "KEYBROKER_ENCRYPTION_KEY is not set; restore the key (a new one cannot "
+                    "open them)"
+                )
+            if create_key is None:
+                raise StoreError("no encryption key was given for the store")
+            box = SecretBox(create_key())
+        if check is None and holds_rows and not self._opens_some_row(box):
+            check = b""  # connectors sealed with another key, and their key check is gone
+        if check is None:
+            try:
+                with self._engine.begin() as connection:
+                    connection.execute(
+                        insert(store_metadata).values(name=KEY_CHECK, value=box.key_check())
+                    )
+                return box
+            except IntegrityError:  # another process stored its check first
+                with self._engine.connect() as connection:
+                    check = stored_check(connection)
+        if not check or not box.matches(check):
             raise StoreError(
-                f"cannot open the store at {redact_url(self.url)}: {type(exc).__name__}: "
-                f"{str(exc).splitlines()[0] if str(exc) else ''}"
-            ) from None
+                f"the encryption key from {self._key_source} does not open the store at "
+                f"{redact_url(self.url)} (its connectors were sealed with another key); use "
+                "the key that belongs to it (KEYBROKER_ENCRYPTION_KEY or the key file)"
+            )
+        return box
+
+    def _opens_some_row(self, box: SecretBox) -> bool:
+        """Whether ``box`` opens one of the sealed rows (true when no row is of this format)."""
+        from sqlalchemy import select
+
+        from keybroker.store.crypto import ROW_FORMAT, blob_format
+        from keybroker.store.rows import from_row
+        from keybroker.store.schema import connectors
+
+        with self._engine.connect() as connection:
+            rows = connection.execute(select(connectors).limit(50)).all()
+        sealed = [row for row in rows if blob_format(row.secrets) == ROW_FORMAT]
+        return not sealed or any(
+            from_row(row._mapping, box, with_secrets=False).error is None for row in sealed
+        )
+
+    def rotate_key(self, new_box: SecretBox) -> int:
+        """Re-seal every readable connector and the key check with a new key, atomically.
+
+        Returns how many connectors were re-sealed; unreadable rows are left as
+        they are. A connector changed meanwhile by another process aborts the
+        rotation with ``ConflictError`` (nothing is changed). Each re-sealed row
+        gets a new version, so a process still holding the old key cannot write
+        over it.
+        """
+        from sqlalchemy import select
+        from sqlalchemy import update as sql_update
+
+        from keybroker.store.rows import from_row, to_row
+        from keybroker.store.schema import KEY_CHECK, connectors, store_metadata
+
+        count = 0
+        with self._engine.begin() as connection:
+            for row in connection.execute(select(connectors)).all():
+                connector = from_row(row._mapping, self._box, with_secrets=True)
+                if connector.error is not None:
+                    continue
+                values = to_row(connector, new_box)
+                values.pop("id")
+                result = connection.execute(
+                    sql_update(connectors)
+                    .where(connectors.c.id == row.id, connectors.c.version == row.version)
+                    .values(**values, version=row.version + 1)
+                )
+                if result.rowcount != 1:
+                    raise ConflictError(
+                        "a connector changed while the key was being rotated; nothing was "
+                        "changed, run the rotation again"
+                    )
+                count += 1
+            connection.execute(
+                sql_update(store_metadata)
+                .where(store_metadata.c.name == KEY_CHECK)
+                .values(value=new_box.key_check())
+            )
+        self._box = new_box
+        return count
 
     # -- rows -------------------------------------------------------------
 
-    def _to_row(self, connector: Connector) -> dict[str, Any]:
-        secrets = {k: v.get_secret_value() for k, v in connector.secrets.items()}
-        return {
-            "id": str(connector.id),
-            "name": connector.name,
-            "connector_type": connector.connector_type,
-            "auth_method": connector.auth_method,
-            "resource_type": connector.resource_type,
-            "resource_id": connector.resource_id,
-            "configuration": json.dumps(connector.configuration, sort_keys=True),
-            "secrets": self._box.seal(secrets, str(connector.id)) if secrets else None,
-            "secret_names": json.dumps(sorted(secrets)),
-            "labels": json.dumps(connector.labels, sort_keys=True),
-            "description": connector.description,
-            "owner": connector.owner,
-            "shared": connector.shared,
-            "expiration_seconds": connector.expiration_seconds,
-            "expires_at": _naive_utc(connector.expires_at),
-            "created": _naive_utc(connector.created),
-            "updated": _naive_utc(connector.updated),
-        }
+    def _read(self, row: Row[Any], with_secrets: bool) -> Connector:
+        from keybroker.store.rows import from_row
 
-    def _from_row(self, row: Row[Any], with_secrets: bool) -> Connector:
-        secrets: dict[str, SecretStr] = {}
-        if with_secrets and row.secrets:
-            opened = self._box.open(bytes(row.secrets), row.id, row.name)
-            secrets = {k: SecretStr(v) for k, v in opened.items()}
-        return Connector(
-            id=uuid.UUID(row.id),
-            name=row.name,
-            connector_type=row.connector_type,
-            auth_method=row.auth_method,
-            resource_type=row.resource_type,
-            resource_id=row.resource_id,
-            configuration=json.loads(row.configuration),
-            secrets=secrets,
-            secret_names=json.loads(row.secret_names),
-            labels=json.loads(row.labels),
-            description=row.description,
-            owner=row.owner,
-            shared=bool(row.shared),
-            expiration_seconds=row.expiration_seconds,
-            expires_at=_aware(row.expires_at),
-            created=_aware(row.created),
-            updated=_aware(row.updated),
-        )
+        connector = from_row(row._mapping, self._box, with_secrets=with_secrets)
+        if connector.error is not None and with_secrets:
+            raise StoreError(connector.error)
+        return connector
 
-    def _public(self, connector: Connector) -> Connector:
+    @staticmethod
+    def _public(connector: Connector, version: int) -> Connector:
         copy = connector.model_copy(deep=True)
         copy.secret_names = sorted(connector.secrets)
         copy.secrets = {}
+        copy.version = version
         return copy
 
-    # -- operations -------------------------------------------------------
-
-    def _conflict(self, name: str) -> ConflictError:
+    @staticmethod
+    def _conflict(name: str) -> ConflictError:
         return ConflictError(
             f"a connector named '{name}' already exists; choose another name or "
             "update the existing one"
         )
 
+    # -- operations -------------------------------------------------------
+
     def create(self, connector: Connector) -> Connector:
-        from sqlalchemy import insert, select
+        from sqlalchemy import insert
         from sqlalchemy.exc import IntegrityError
 
+        from keybroker.store.rows import to_row
         from keybroker.store.schema import connectors
 
-        row = self._to_row(connector)
+        row = to_row(connector, self._box)
         try:
             with self._engine.begin() as connection:
-                taken = connection.execute(
-                    select(connectors.c.name).where(connectors.c.name == connector.name)
-                ).first()
-                if taken is not None:
-                    raise self._conflict(connector.name)
-                connection.execute(insert(connectors).values(**row))
-        except IntegrityError:
+                connection.execute(insert(connectors).values(**row, version=1))
+        except IntegrityError:  # the unique name (or, never in practice, the id)
             raise self._conflict(connector.name) from None
-        return self._public(connector)
+        return self._public(connector, version=1)
 
     def _find(self, connection: Connection, name_or_id: str) -> Row[Any]:
         from sqlalchemy import select
 
         from keybroker.store.schema import connectors
 
-        rows = connection.execute(select(connectors).where(connectors.c.name == name_or_id)).all()
-        for row in rows:  # MySQL collations compare names case-insensitively
-            if row.name == name_or_id:
-                return row
+        by_name = connection.execute(
+            select(connectors).where(connectors.c.name == name_or_id)
+        ).first()
+        if by_name is not None:
+            return by_name
         try:
             wanted: uuid.UUID | None = uuid.UUID(name_or_id)
         except ValueError:
@@ -251,10 +357,7 @@ class SQLConnectorStore(ConnectorStore):
     def get(self, name_or_id: str, *, with_secrets: bool = False) -> Connector:
         with self._engine.connect() as connection:
             row = self._find(connection, name_or_id)
-        connector = self._from_row(row, with_secrets)
-        if not with_secrets:
-            connector.secrets = {}
-        return connector
+        return self._read(row, with_secrets)
 
     def list(self, query: ConnectorQuery | None = None) -> list[Connector]:
         from sqlalchemy import select
@@ -269,7 +372,7 @@ class SQLConnectorStore(ConnectorStore):
             statement = statement.where(connectors.c.resource_id == query.resource_id)
         with self._engine.connect() as connection:
             rows = connection.execute(statement).all()
-        found = [self._from_row(row, with_secrets=False) for row in rows]
+        found = [self._read(row, with_secrets=False) for row in rows]
         return sorted((c for c in found if matches(c, query)), key=lambda c: c.name)
 
     def update(self, connector: Connector) -> Connector:
@@ -277,27 +380,35 @@ class SQLConnectorStore(ConnectorStore):
         from sqlalchemy import update as sql_update
         from sqlalchemy.exc import IntegrityError
 
+        from keybroker.store.rows import to_row
         from keybroker.store.schema import connectors
 
-        row = self._to_row(connector)
+        row = to_row(connector, self._box)
         row.pop("id")
+        version = connector.version + 1
         try:
             with self._engine.begin() as connection:
-                clash = connection.execute(
-                    select(connectors.c.id, connectors.c.name).where(
-                        connectors.c.name == connector.name
-                    )
-                ).all()
-                if any(r.name == connector.name and r.id != str(connector.id) for r in clash):
-                    raise self._conflict(connector.name)
                 result = connection.execute(
-                    sql_update(connectors).where(connectors.c.id == str(connector.id)).values(**row)
+                    sql_update(connectors)
+                    .where(
+                        connectors.c.id == str(connector.id),
+                        connectors.c.version == connector.version,
+                    )
+                    .values(**row, version=version)
                 )
-                if result.rowcount == 0:
-                    raise NotFoundError(f"connector '{connector.name}' does not exist")
+                if result.rowcount != 1:
+                    stored = connection.execute(
+                        select(connectors.c.version).where(connectors.c.id == str(connector.id))
+                    ).first()
+                    if stored is None:
+                        raise NotFoundError(f"connector '{connector.name}' does not exist")
+                    raise ConflictError(
+                        f"connector '{connector.name}' was changed by someone else since it "
+                        "was read; run the command again"
+                    )
         except IntegrityError:
             raise self._conflict(connector.name) from None
-        return self._public(connector)
+        return self._public(connector, version=version)
 
     def delete(self, connector_id: uuid.UUID) -> None:
         from sqlalchemy import delete as sql_delete
@@ -317,10 +428,10 @@ class SQLConnectorStore(ConnectorStore):
         from keybroker.store.schema import connectors
 
         with self._engine.connect() as connection:
-            rows = connection.execute(
-                select(connectors.c.name).where(connectors.c.name == name)
-            ).all()
-        return any(r.name == name for r in rows)
+            found = connection.execute(
+                select(connectors.c.id).where(connectors.c.name == name)
+            ).first()
+        return found is not None
 
     def current_user(self) -> str:
         if self._user:
@@ -332,24 +443,3 @@ class SQLConnectorStore(ConnectorStore):
 
     def close(self) -> None:
         self._engine.dispose()
-
-
-def upgrade_to_head(connection: Connection) -> None:
-    """Create or upgrade the schema on ``connection`` with the shipped Alembic scripts."""
-    from alembic import command
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.attributes["connection"] = connection
-    command.upgrade(config, "head")
-
-
-def script_head() -> str | None:
-    """The head revision of the shipped migration scripts."""
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    return ScriptDirectory.from_config(config).get_current_head()
