@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -116,6 +117,7 @@ def test_tampered_row_is_refused_and_no_request_is_sent() -> None:
         assert "connector 'web' was changed outside keybroker" in resources.stdout
         login = keybroker("connector", "login", "web", "-r", "http-server")
         assert login.returncode == 1
+        assert not Path(os.environ["NETRC"]).exists()  # nothing written for the tool either
 
         assert attacker.requests == []
         assert real.requests == asked_before
@@ -227,14 +229,32 @@ def test_parallel_first_registrations_all_succeed(fresh_store: dict[str, str]) -
         assert json.loads(shown.stdout)["secrets"]["password"] == web.password
 
 
+@dataclass
+class GatedService:
+    """A basic-auth service whose answers wait until ``gate`` requests have arrived."""
+
+    url: str
+    gate: int = 1
+
+
 @contextmanager
-def slow_service(passwords: set[str], delay: float) -> Iterator[str]:
-    """A basic-auth service that accepts any of ``passwords`` and answers after ``delay`` s."""
+def gated_service(passwords: set[str]) -> Iterator[GatedService]:
+    """Accept user alice with any of ``passwords``; hold each answer until ``gate`` came in.
+
+    With ``gate`` set to 2, two verifications are both in flight before either
+    finishes, so two updates have both read the connector before either writes.
+    """
     accepted = {"Basic " + base64.b64encode(f"alice:{p}".encode()).decode() for p in passwords}
+    arrived = threading.Condition()
+    count = [0]
+    state = GatedService("")
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            time.sleep(delay)
+            with arrived:
+                count[0] += 1
+                arrived.notify_all()
+                arrived.wait_for(lambda: count[0] >= state.gate, timeout=20)
             if self.headers.get("Authorization") not in accepted:
                 self.send_response(401)
                 self.end_headers()
@@ -249,10 +269,11 @@ def slow_service(passwords: set[str], delay: float) -> Iterator[str]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield state
     finally:
         server.shutdown()
         server.server_close()
@@ -268,30 +289,22 @@ def any_store(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
 
 
 def test_parallel_password_rotations_never_both_succeed(any_store: dict[str, str]) -> None:
-    # verification takes a second, so both updates read the connector before either writes
-    with slow_service({"original", "rotated-a", "rotated-b"}, delay=1.0) as url:
+    with gated_service({"original", "rotated-a", "rotated-b"}) as service:
         registered = keybroker(
             "connector",
             "register",
             "web",
             "-t",
             "httpbasic",
-            f"url={url}",
+            f"url={service.url}",
             "username=alice",
             "password=original",
             env=any_store,
         )
         assert registered.returncode == 0, registered.stderr
-        start = time.time() + 1.5
+        service.gate = 3  # the registration's request, then one from each update
         updates = {
-            password: _spawn(
-                "connector",
-                "update",
-                "web",
-                f"password={password}",
-                env=any_store,
-                start_at=start,
-            )
+            password: _spawn("connector", "update", "web", f"password={password}", env=any_store)
             for password in ("rotated-a", "rotated-b")
         }
         results = {password: _wait(p) for password, p in updates.items()}
