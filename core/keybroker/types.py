@@ -9,9 +9,18 @@ implementation module or its cloud SDK.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 
 class AuthConfig(BaseModel):
@@ -19,6 +28,9 @@ class AuthConfig(BaseModel):
 
     Unknown attributes are refused. Fields typed ``SecretStr`` (or
     ``SecretStr | None``) are secrets: stored encrypted, masked in every output.
+    A list-typed field also accepts text, as command lines and forms give it: a
+    JSON list (``'["a", "b"]'``), or a single value (a list of one); empty text is
+    an empty list.
     """
 
     # Built on first validation, not at class creation: listing types never validates
@@ -29,6 +41,18 @@ class AuthConfig(BaseModel):
     def secret_fields(cls) -> list[str]:
         """Names of the attributes that hold secrets."""
         return [name for name, field in cls.model_fields.items() if _is_secret(field.annotation)]
+
+    @classmethod
+    def list_fields(cls) -> list[str]:
+        """Names of the attributes that hold a list of values."""
+        return [name for name, field in cls.model_fields.items() if _is_list(field.annotation)]
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _list_from_text(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str) and info.field_name in cls.list_fields():
+            return list_from_text(value)
+        return value
 
     @classmethod
     def attribute_docs(cls) -> list[AttributeDoc]:
@@ -47,6 +71,42 @@ class AuthConfig(BaseModel):
                 )
             )
         return docs
+
+
+def list_from_text(text: str) -> list[Any]:
+    """A list attribute given as text: a JSON list, one value, or (empty text) no value.
+
+    Raise a pydantic error (reported against the attribute) for text that opens a
+    JSON list but is not one.
+    """
+    stripped = text.strip()
+    if not stripped:
+        return []
+    if not stripped.startswith("["):
+        return [text]
+    try:
+        value = json.loads(stripped)
+    except json.JSONDecodeError as exc:
+        raise PydanticCustomError(
+            "list_syntax",
+            "not a valid JSON list ({reason} at character {position}); give a JSON list "
+            "such as [\"a\", \"b\"], or repeat the attribute once per value",
+            {"reason": exc.msg, "position": exc.pos + 1},
+        ) from None
+    if not isinstance(value, list):
+        raise PydanticCustomError("list_syntax", "not a JSON list")
+    return value
+
+
+def _is_list(annotation: Any) -> bool:
+    args = [a for a in getattr(annotation, "__args__", (annotation,)) if a is not type(None)]
+    base = args[0] if len(args) == 1 else annotation
+    return base in (list, tuple, set, frozenset) or getattr(base, "__origin__", None) in (
+        list,
+        tuple,
+        set,
+        frozenset,
+    )
 
 
 def _is_secret(annotation: Any) -> bool:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from keybroker.cli.arguments import parse_attributes, parse_label_filters, parse_labels
+from keybroker.cli.arguments import (
+    merge_attributes,
+    parse_label_filters,
+    parse_labels,
+    split_attributes,
+)
 from keybroker.cli.context import CliState
 from keybroker.cli.progress import spinner
 from keybroker.cli.render import output_option
@@ -86,16 +92,16 @@ def list_types(
     ctx: click.Context, resource_type: str | None, auth_method: str | None, output: str
 ) -> None:
     """List the installed connector types and where they can be used."""
-    from keybroker.cli import render
+    from keybroker.cli import render, type_views
 
     items = _catalog(ctx).list_types(resource_type=resource_type, auth_method=auth_method)
     if output != "table":
-        render.emit_data([render.type_data(i) for i in items], output)
+        render.emit_data([type_views.type_data(i) for i in items], output)
         return
     if not items:
         click.echo("No connector type matches; 'pip install keybroker[all]' installs them all.")
         return
-    click.echo(render.table([render.type_row(i) for i in items], render.TYPE_HEADERS))
+    click.echo(render.table([type_views.type_row(i) for i in items], type_views.TYPE_HEADERS))
 
 
 @connector.command("describe-type")
@@ -114,112 +120,69 @@ def describe_type(
     """Show the documentation of a connector type, or of one of its auth methods or
     resource types."""
     from keybroker.catalog import require_auth_method, require_resource_type
-    from keybroker.cli import render
-    from keybroker.errors import UsageError
+    from keybroker.cli import render, type_views
+    from keybroker.errors import PluginError, UsageError
 
     if resource_type and auth_method:
         raise UsageError("give either --resource-type or --auth-method, not both")
     item = _catalog(ctx).describe_type(connector_type)
     declaration = item.declaration
-    assert declaration is not None
+    if declaration is None:
+        raise PluginError(f"connector type '{connector_type}' is unavailable")
     if auth_method:
         method = require_auth_method(declaration, auth_method)
         if output != "table":
-            render.emit_data(render.auth_method_data(method), output)
+            render.emit_data(type_views.auth_method_data(method), output)
         else:
-            click.echo(render.describe_auth_method(declaration, method))
+            click.echo(type_views.describe_auth_method(declaration, method))
         return
     if resource_type:
         rtype = require_resource_type(declaration, resource_type)
         if output != "table":
-            render.emit_data(render.resource_type_data(rtype), output)
+            render.emit_data(type_views.resource_type_data(rtype), output)
         else:
-            click.echo(render.describe_resource_type(declaration, rtype))
+            click.echo(type_views.describe_resource_type(declaration, rtype))
         return
     if output != "table":
-        render.emit_data(render.type_data(item), output)
+        render.emit_data(type_views.type_data(item), output)
     else:
-        click.echo(render.describe_type(item))
+        click.echo(type_views.describe_type(item))
 
 
 # -- register ------------------------------------------------------------------------
 
 
-def _prompt_registration(service: ConnectorService, values: dict[str, Any]) -> dict[str, Any]:
-    """Ask for whatever the command line did not give (``-i``)."""
-    types = [t for t in service.list_types() if t.declaration is not None and t.local]
-    names = [t.connector_type for t in types]
-    if not names:
-        raise click.UsageError("no connector type is installed; try 'pip install keybroker[all]'")
-    connector_type = values["connector_type"] or click.prompt(
-        "Connector type", type=click.Choice(names), default=names[0]
-    )
-    declaration = service.describe_type(connector_type).declaration
-    assert declaration is not None
-    methods = [m.auth_method for m in declaration.auth_methods]
-    auth_method = values["auth_method"] or click.prompt(
-        "Auth method", type=click.Choice(methods), default=methods[0]
-    )
-    method = declaration.auth_method(auth_method)
-    if method is None:
-        raise click.BadParameter(
-            f"'{auth_method}' is not one of {', '.join(methods)}", param_hint="'-a'"
-        )
-    attributes = dict(values["attributes"])
-    for attribute in method.attributes():
-        if attribute.name in attributes:
-            continue
-        label = f"{attribute.title} [{attribute.name}]"
-        if attribute.required:
-            answer = click.prompt(label, hide_input=attribute.secret)
-        else:
-            answer = click.prompt(
-                f"{label} (optional)", default="", show_default=False, hide_input=attribute.secret
-            )
-        if answer != "":
-            attributes[attribute.name] = answer
-    resource_type = values["resource_type"]
-    reachable = [r.resource_type for r in declaration.resource_types_for(auth_method)]
-    if resource_type is None and len(reachable) > 1:
-        answer = click.prompt(
-            "Resource type (empty: every type, a multi-type connector)",
-            type=click.Choice([*reachable, ""]),
-            default="",
-            show_default=False,
-            show_choices=True,
-        )
-        resource_type = answer or None
-    elif resource_type is None:
-        resource_type = reachable[0] if reachable else None
-    resource_id = values["resource_id"]
-    rtype = declaration.resource_type(resource_type) if resource_type else None
-    if resource_id is None and rtype is not None and rtype.supports_instances:
-        answer = click.prompt(
-            "Resource id (empty: every instance, a multi-instance connector)",
-            default="",
-            show_default=False,
-        )
-        resource_id = answer or None
-    return {
-        **values,
-        "connector_type": connector_type,
-        "auth_method": auth_method,
-        "attributes": attributes,
-        "resource_type": resource_type,
-        "resource_id": resource_id,
-    }
+def _list_fields(ctx: click.Context, connector_type: str | None, auth_method: str | None) -> Any:
+    """The list attributes of a type's auth method (of all its methods when none is named).
+
+    None when the type or method is unknown: the service reports that, with a
+    better message than a complaint about a repeated attribute.
+    """
+    from keybroker.errors import KeybrokerError
+
+    if not connector_type:
+        return None
+    try:
+        declaration = _catalog(ctx).describe_type(connector_type).declaration
+    except KeybrokerError:
+        return None
+    if declaration is None:
+        return None
+    if auth_method:
+        method = declaration.auth_method(auth_method)
+        return None if method is None else method.config_schema.list_fields()
+    return sorted({f for m in declaration.auth_methods for f in m.config_schema.list_fields()})
 
 
-def _print_report(report: ResourceReport | None, output: str) -> None:
-    from keybroker.cli import render
+def _print_report(service: ConnectorService, report: ResourceReport | None, output: str) -> None:
+    from keybroker.cli import connector_views, render
 
     if report is None:
         return
     if output != "table":
-        render.emit_data(render.report_data(report), output)
+        render.emit_data(connector_views.report_data(report), output)
         return
-    rows = [[r.resource_type, render._names(r)] for r in report.resources]
-    click.echo(render.table(rows, ["RESOURCE TYPE", "RESOURCE NAMES"]))
+    click.echo(connector_views.report_table(service, report))
 
 
 def _print_stored(
@@ -230,15 +193,15 @@ def _print_stored(
     what_happened: str,
 ) -> None:
     """What register and update print: the connector and what verification found."""
-    from keybroker.cli import render
+    from keybroker.cli import connector_views, render
 
     if output != "table":
-        data = render.connector_data(service, stored)
-        data["verification"] = render.report_data(report) if report else None
+        data = connector_views.connector_data(service, stored)
+        data["verification"] = connector_views.report_data(report) if report else None
         render.emit_data(data, output)
         return
-    click.echo(f"Connector '{stored.name}' {what_happened}.")
-    _print_report(report, output)
+    click.echo(render.line(f"Connector '{stored.name}' {what_happened}."))
+    _print_report(service, report, output)
 
 
 @connector.command("register", context_settings=EXTRA_ARGS)
@@ -284,35 +247,39 @@ def register(
 ) -> None:
     """Register a connector NAME, verifying its credentials first.
 
-    Give the auth method's attributes as --name=value or name=value; a value
-    @path is read from that file. 'keybroker connector describe-type TYPE -a
-    METHOD' lists them. Nothing is stored unless verification succeeds.
+    Give the auth method's attributes as name=value or --name=value ('keybroker
+    connector describe-type TYPE -a METHOD' lists them). A value @PATH is read
+    from that file (UTF-8 text, at most 64 KiB, one trailing newline removed);
+    write @@ for a value that starts with a literal @. Repeat a list attribute
+    once per value, or give it a JSON list. Nothing is stored unless
+    verification succeeds.
     """
     from keybroker.connector import RegisterRequest
+    from keybroker.errors import UsageError
 
     service = _service(ctx)
+    pairs = split_attributes(ctx.args)
     values: dict[str, Any] = {
         "connector_type": connector_type,
         "auth_method": auth_method,
-        "attributes": parse_attributes(ctx.args),
+        "attributes": merge_attributes(pairs, _list_fields(ctx, connector_type, auth_method)),
         "resource_type": resource_type,
         "resource_id": resource_id,
+        "expiration_seconds": expiration_seconds,
+        "description": description,
+        "labels": parse_labels(labels),
     }
-    parsed_labels = parse_labels(labels)
     options = parse_labels(auto_options) if auto_options else {}
     if interactive:
-        if service.store.name_exists(name):
-            from keybroker.errors import UsageError
+        from keybroker.cli.prompts import ask_registration
 
+        if service.store.name_exists(name):
             raise UsageError(f"a connector named '{name}' already exists; choose another name")
-        values = _prompt_registration(service, values)
+        values = ask_registration(service, values)
     if not values["connector_type"]:
         raise click.UsageError("missing option '-t' / '--type' (or use -i to be asked)")
     request = RegisterRequest(
         name=name,
-        labels=parsed_labels,
-        description=description,
-        expiration_seconds=expiration_seconds,
         auto_configure=auto_configure,
         auto_configure_options=options,
         verify=not no_verify,
@@ -346,8 +313,12 @@ def list_connectors(
     labels: tuple[str, ...],
     output: str,
 ) -> None:
-    """List registered connectors."""
-    from keybroker.cli import render
+    """List registered connectors.
+
+    EXPIRES IN is the time left before the connector's own credentials expire
+    ('never' for credentials without an expiry).
+    """
+    from keybroker.cli import connector_views, render
     from keybroker.connector import ConnectorQuery
 
     service = _service(ctx)
@@ -360,14 +331,12 @@ def list_connectors(
     )
     found = service.list(query)
     if output != "table":
-        render.emit_data([render.connector_data(service, c) for c in found], output)
+        render.emit_data([connector_views.connector_data(service, c) for c in found], output)
         return
     if not found:
         click.echo("No connector matches. Register one with 'keybroker connector register'.")
         return
-    click.echo(
-        render.table([render.connector_row(service, c) for c in found], render.CONNECTOR_HEADERS)
-    )
+    click.echo(connector_views.connector_table(service, found))
 
 
 @connector.command("describe")
@@ -385,23 +354,33 @@ def describe(
     resource_id: str | None,
     output: str,
 ) -> None:
-    """Show a connector; with -r/--resource-id, the connector client it issues for that
-    resource."""
-    from keybroker.cli import render
+    """Show a connector.
+
+    With -r/--resource-type or --resource-id, show instead the connector client it
+    issues for that resource: the short-lived credentials a tool or a Python
+    client gets, their type and when they expire. A client is never stored.
+    """
+    from keybroker.cli import connector_views, render
 
     service = _service(ctx)
     if resource_type or resource_id:
         with spinner("Issuing a connector client..."):
-            shown = service.issue_client(name_or_id, resource_type, resource_id)
-        shown = shown.model_copy(update={"secret_names": sorted(shown.secrets)})
+            client = service.issue_client(name_or_id, resource_type, resource_id)
+        source = service.get(name_or_id)
+        client = client.model_copy(update={"secret_names": sorted(client.secrets)})
         if not show_secrets:
-            shown = shown.model_copy(update={"secrets": {}})
-    else:
-        shown = service.get(name_or_id, show_secrets=show_secrets)
+            client = client.model_copy(update={"secrets": {}})
+        if output != "table":
+            data = connector_views.client_data(service, source, client, show_secrets)
+            render.emit_data(data, output)
+        else:
+            click.echo(connector_views.describe_client(service, source, client, show_secrets))
+        return
+    shown = service.get(name_or_id, show_secrets=show_secrets)
     if output != "table":
-        render.emit_data(render.connector_data(service, shown, show_secrets), output)
+        render.emit_data(connector_views.connector_data(service, shown, show_secrets), output)
     else:
-        click.echo(render.describe_connector(service, shown, show_secrets))
+        click.echo(connector_views.describe_connector(service, shown, show_secrets))
 
 
 # -- change ------------------------------------------------------------------------------
@@ -440,14 +419,17 @@ def update(
 ) -> None:
     """Change a connector's attributes, scope or labels, verifying it again.
 
-    Attributes are given as for register and merged into the current ones.
-    Use --resource-type '' / --resource-id '' to widen the scope. The stored
-    connector is unchanged if verification fails.
+    Attributes are given as for register (@PATH, @@, repeated list attributes)
+    and merged into the current ones. Use --resource-type '' / --resource-id ''
+    to widen the scope. The stored connector is unchanged if verification fails.
     """
     from keybroker.connector import UpdateRequest
 
     service = _service(ctx)
-    attributes: dict[str, Any] = dict(parse_attributes(ctx.args))
+    pairs = split_attributes(ctx.args)
+    current = service.get(name_or_id)
+    list_fields = _list_fields(ctx, current.connector_type, auth_method or current.auth_method)
+    attributes: dict[str, Any] = dict(merge_attributes(pairs, list_fields))
     for name in remove_attr:
         attributes[name.replace("-", "_")] = None
     label_changes: dict[str, str | None] = dict(parse_labels(labels))
@@ -470,13 +452,49 @@ def update(
 
 @connector.command("delete")
 @click.argument("names_or_ids", nargs=-1, required=True, shell_complete=_complete_connectors)
+@click.option("-y", "--yes", is_flag=True, help="Delete without asking (for scripts).")
 @click.pass_context
-def delete(ctx: click.Context, names_or_ids: tuple[str, ...]) -> None:
-    """Delete one or more connectors."""
+def delete(ctx: click.Context, names_or_ids: tuple[str, ...], yes: bool) -> None:
+    """Delete one or more connectors, after confirmation.
+
+    Every name is checked first: if one is unknown, nothing is deleted. Without
+    --yes the connectors are listed and you are asked to confirm, which needs a
+    terminal; scripts pass --yes.
+    """
+    from keybroker.cli import render
+    from keybroker.errors import NotFoundError, UsageError
+
     service = _service(ctx)
+    targets: dict[str, Connector] = {}
+    unknown: list[str] = []
     for name_or_id in names_or_ids:
-        gone = service.delete(name_or_id)
-        click.echo(f"Deleted connector '{gone.name}' ({gone.id}).")
+        try:
+            found = service.get(name_or_id)
+        except NotFoundError:
+            unknown.append(name_or_id)
+            continue
+        targets.setdefault(str(found.id), found)
+    if unknown:
+        names = ", ".join(f"'{render.line(n)}'" for n in dict.fromkeys(unknown))
+        raise NotFoundError(
+            f"no connector named {names} (nor with that id); nothing was deleted "
+            "('keybroker connector list' shows the registered ones)"
+        )
+    if not yes:
+        if sys.stdin is None or not sys.stdin.isatty():
+            raise UsageError(
+                "delete asks for confirmation, but standard input is not a terminal: "
+                "add --yes to delete without asking"
+            )
+        click.echo("These connectors will be deleted:")
+        for target in targets.values():
+            click.echo(render.line(f"  {target.name} ({target.id}, {target.connector_type})"))
+        if not click.confirm(f"Delete {len(targets)} connector(s)?", default=False):
+            click.echo("Nothing was deleted.", err=True)
+            ctx.exit(1)
+    for target in targets.values():
+        gone = service.delete(target.name)
+        click.echo(render.line(f"Deleted connector '{gone.name}' ({gone.id})."))
 
 
 # -- use ---------------------------------------------------------------------------------
@@ -501,14 +519,19 @@ def verify(
     multi-instance one lists the instances it reaches; a single-instance one
     proves access to its resource.
     """
+    from keybroker.cli import render
+
     service = _service(ctx)
     with spinner(f"Verifying connector '{name_or_id}'..."):
         report = service.verify(name_or_id, resource_type, resource_id)
     if output == "table":
         click.echo(
-            f"Connector '{report.connector_name}' is correctly configured with valid credentials."
+            render.line(
+                f"Connector '{report.connector_name}' is correctly configured with valid "
+                "credentials."
+            )
         )
-    _print_report(report, output)
+    _print_report(service, report, output)
 
 
 @connector.command("list-resources")
@@ -526,23 +549,29 @@ def list_resources(
 ) -> None:
     """List what every connector reaches, checking them all concurrently.
 
-    Connectors that fail are listed with their error.
+    Connectors that fail are listed with their error. The exit code is 1 when
+    any connector, or any resource type of one, could not be checked (the table
+    or the data still shows every connector), 0 when all were checked.
     """
-    from keybroker.cli import render
+    from keybroker.cli import connector_views, render
 
     service = _service(ctx)
     with spinner("Listing resources..."):
         reports = service.list_resources(connector_type, resource_type, resource_id)
-    if output != "table":
-        render.emit_data([render.report_data(r) for r in reports], output)
-        return
-    if not reports:
-        click.echo("No connector reaches a matching resource.")
-        return
-    click.echo(render.table(render.resource_rows(reports), render.RESOURCE_HEADERS))
     failed = sum(1 for r in reports if not r.ok)
+    if output != "table":
+        render.emit_data([connector_views.report_data(r) for r in reports], output)
+    elif not reports:
+        click.echo("No connector reaches a matching resource.")
+    else:
+        rows = connector_views.resource_rows(service, reports)
+        click.echo(render.table(rows, connector_views.RESOURCE_HEADERS))
     if failed:
-        click.echo(f"{failed} connector(s) could not be checked; see RESOURCE NAMES.", err=True)
+        click.echo(
+            f"{failed} connector(s) could not be fully checked; see their errors above.",
+            err=True,
+        )
+        ctx.exit(1)
 
 
 @connector.command("login")
@@ -557,7 +586,11 @@ def login(
     service = _service(ctx)
     with spinner(f"Configuring local access through connector '{name_or_id}'..."):
         result = service.login(name_or_id, resource_type, resource_id)
+    from keybroker.cli import render
+
     for message in result.messages:
-        click.echo(message)
+        click.echo(render.line(message))
     if result.refreshes_itself:
-        click.echo(f"{result.tool} fetches fresh credentials from keybroker by itself.")
+        click.echo(
+            render.line(f"{result.tool} fetches fresh credentials from keybroker by itself.")
+        )

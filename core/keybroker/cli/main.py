@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import sys
 from typing import Any
 
@@ -28,14 +29,48 @@ class KeybrokerGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         return super().get_command(ctx, ALIASES.get(cmd_name, cmd_name))
 
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.ClickException as exc:
+            raise one_line(exc) from None
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+        except click.ClickException as exc:
+            raise one_line(exc) from None
+        except (click.exceptions.Exit, click.exceptions.Abort):
             raise
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise  # the reader went away (| head): click exits quietly
+            state = ctx.find_object(CliState)
+            raise to_reported(exc, bool(state and state.debug)) from None
         except Exception as exc:
             state = ctx.find_object(CliState)
             raise to_reported(exc, bool(state and state.debug)) from None
+
+
+def one_line(exc: click.ClickException) -> click.ClickException:
+    """``exc`` with its message on one line, free of terminal control characters.
+
+    Click's own messages quote what the user typed (an unknown option, a bad choice).
+    """
+    from keybroker.cli.text import clean_line
+
+    if isinstance(exc, ReportedError):
+        return exc
+    text = clean_line(exc.format_message())
+    if isinstance(exc, click.UsageError):
+        return click.UsageError(text, exc.ctx)
+    return ReportedError(text, exc.exit_code)
 
 
 def to_reported(exc: Exception, debug: bool) -> ReportedError:
@@ -47,7 +82,9 @@ def to_reported(exc: Exception, debug: bool) -> ReportedError:
 
         traceback.print_exception(exc)
     if isinstance(exc, KeybrokerError):
-        return ReportedError(exc.message, exc.exit_code)
+        from keybroker.cli.text import clean_line
+
+        return ReportedError(clean_line(exc.message), exc.exit_code)
     return ReportedError(
         f"unexpected {type(exc).__name__}; run with --debug for details and report it", 1
     )

@@ -18,6 +18,9 @@ def spinner(message: str) -> Iterator[None]:
     if not stream.isatty():
         yield
         return
+    from keybroker.cli.text import clean_line
+
+    message = clean_line(message)
     done = threading.Event()
 
     def spin() -> None:
