@@ -10,7 +10,8 @@ implementation module or its cloud SDK.
 from __future__ import annotations
 
 import json
-from typing import Any
+from types import UnionType
+from typing import Any, Union
 
 from pydantic import (
     BaseModel,
@@ -99,14 +100,15 @@ def list_from_text(text: str) -> list[Any]:
 
 
 def _is_list(annotation: Any) -> bool:
-    args = [a for a in getattr(annotation, "__args__", (annotation,)) if a is not type(None)]
-    base = args[0] if len(args) == 1 else annotation
-    return base in (list, tuple, set, frozenset) or getattr(base, "__origin__", None) in (
-        list,
-        tuple,
-        set,
-        frozenset,
-    )
+    """Whether ``annotation`` is a list-like type, optional or not (``list[str] | None``)."""
+    collections = (list, tuple, set, frozenset)
+    origin = getattr(annotation, "__origin__", None)
+    if annotation in collections or origin in collections:
+        return True
+    if origin is Union or isinstance(annotation, UnionType):
+        members = [a for a in annotation.__args__ if a is not type(None)]
+        return len(members) == 1 and _is_list(members[0])
+    return False
 
 
 def _is_secret(annotation: Any) -> bool:
@@ -116,6 +118,8 @@ def _is_secret(annotation: Any) -> bool:
 
 
 def _type_name(annotation: Any) -> str:
+    if _is_list(annotation):
+        return "list"
     args = [a for a in getattr(annotation, "__args__", (annotation,)) if a is not type(None)]
     base = args[0] if args else annotation
     if base is SecretStr or base is str:

@@ -488,7 +488,7 @@ def delete(ctx: click.Context, names_or_ids: tuple[str, ...], yes: bool) -> None
             )
         click.echo("These connectors will be deleted:")
         for target in targets.values():
-            click.echo(render.line(f"  {target.name} ({target.id}, {target.connector_type})"))
+            click.echo("  " + render.line(f"{target.name} ({target.id}, {target.connector_type})"))
         if not click.confirm(f"Delete {len(targets)} connector(s)?", default=False):
             click.echo("Nothing was deleted.", err=True)
             ctx.exit(1)

@@ -15,8 +15,10 @@ from collections.abc import Sequence
 
 from keybroker.cli.text import clean, display_width, wrap_line
 
-# A column is never narrowed below this (or its natural width, when smaller).
-MIN_COLUMN_WIDTH = 8
+# A column is narrowed down to its longest header word, or this, whichever is wider;
+# when even that does not fit, down to the last resort (headers then break mid-word).
+MIN_COLUMN_WIDTH = 6
+LAST_RESORT_WIDTH = 3
 
 
 def output_width() -> int | None:
@@ -94,8 +96,11 @@ def render_table(
     natural = _natural_widths(grid)
     widths = natural
     if max_width is not None:
-        border = 3 * len(headers) + 1
-        widths = fit_widths(natural, _minimum_widths(grid[0], natural), max_width - border)
+        available = max_width - (3 * len(headers) + 1)
+        minimum = _minimum_widths(grid[0], natural)
+        if sum(minimum) > available:
+            minimum = [min(n, LAST_RESORT_WIDTH) for n in natural]
+        widths = fit_widths(natural, minimum, available)
     wrapped = [
         [[part for line in cell for part in wrap_line(line, widths[i])] for i, cell in enumerate(r)]
         for r in grid

@@ -1,0 +1,129 @@
+"""Interactive registration (``register -i``) on a real pseudo-terminal, as a person types."""
+
+from __future__ import annotations
+
+from peers.basic_auth_server import BasicAuthService
+from peers.cli_runner import run, run_json
+from peers.terminal import Terminal
+
+
+def test_each_answer_is_checked_and_asked_again(web: BasicAuthService) -> None:
+    with Terminal(["connector", "register", "asked", "-i"]) as t:
+        t.expect("Connector type (aws, docker, httpbasic, kubernetes) [aws]: ")
+        t.type("httpbasic")
+        t.expect("url: Service URL (required): ")
+        t.type(web.url)
+        t.expect("username: User name (required): ")
+        t.type("")
+        t.expect("Error: a value is required.")
+        t.expect("username: User name (required): ")
+        t.type(web.username)
+        t.expect("password (required, hidden): ")
+        t.type(web.password)
+        prompt = "Resource type (http-server, http-endpoint; Enter for all of them, a multi-type "
+        t.expect(prompt)
+        t.type("bucket")
+        t.expect("Error: 'bucket' is not one of: http-server, http-endpoint")
+        t.expect(prompt)
+        t.type("http-endpoint")
+        t.expect("Resource id of one http-endpoint, e.g. /{path} (Enter for every one it reaches")
+        t.type("not a path!")
+        t.expect("Error: invalid endpoint 'not a path!': use a path such as /reports")
+        t.expect("Resource id of one http-endpoint")
+        t.type("metrics/")
+        t.expect("Description (optional, Enter to skip): ")
+        t.type("the metrics endpoint")
+        t.expect("Label as key=value (optional, Enter when done): ")
+        t.type("oops")
+        t.expect("'oops' is not a label: use key=value")
+        t.expect("Label as key=value (optional, Enter when done): ")
+        t.type("team=data")
+        t.expect("Label as key=value (optional, Enter when done): ")
+        t.type("")
+        t.expect("verified and registered")
+        assert t.finish() == 0
+    assert web.password not in t.text  # typed, never echoed
+    assert "[url]" not in t.text and ", )" not in t.text  # nothing that looks like a default
+    stored = run_json("connector", "describe", "asked", "-x")
+    assert stored["resource_type"] == "http-endpoint"
+    assert stored["resource_id"] == "/metrics"  # the canonical form
+    assert stored["description"] == "the metrics endpoint"
+    assert stored["labels"] == {"team": "data"}
+    assert stored["secrets"]["password"] == web.password
+
+
+def test_a_value_the_schema_refuses_is_asked_again_before_any_secret() -> None:
+    args = ["connector", "register", "aws-asked", "-i", "-t", "aws", "-a", "secret-key"]
+    with Terminal([*args, "--no-verify"]) as t:
+        t.expect("region: AWS region (required): ")
+        t.type("nowhere")
+        t.expect("Error: attribute 'region': invalid AWS region 'nowhere'")
+        t.expect("region: AWS region (required): ")
+        t.type("eu-west-1")
+        t.expect("endpoint_url: AWS endpoint URL (optional, Enter to skip): ")
+        t.type("")
+        t.expect("aws_access_key_id (required, hidden): ")
+        t.type("AKIAEXAMPLE000000000")
+        t.expect("aws_secret_access_key (required, hidden): ")
+        t.type("very-secret-key")
+        t.expect("Resource type (aws-generic, s3-bucket, kubernetes-cluster, docker-registry;")
+        t.type("s3-bucket")
+        t.expect("Resource id of one s3-bucket")
+        t.type("arn:aws:s3:::reports")
+        t.expect("Description (optional, Enter to skip): ")
+        t.type("")
+        t.expect("Label as key=value (optional, Enter when done): ")
+        t.type("")
+        t.expect("registered without verification")
+        assert t.finish() == 0
+    assert "very-secret-key" not in t.text
+    stored = run_json("connector", "describe", "aws-asked")
+    assert stored["resource_id"] == "s3://reports"
+    assert stored["configuration"]["region"] == "eu-west-1"
+
+
+def test_a_temporary_credentials_method_asks_for_their_lifetime() -> None:
+    args = ["connector", "register", "aws-s", "-i", "-t", "aws", "-a", "session-token"]
+    extra = ["region=eu-west-1", "aws_access_key_id=AKIAEXAMPLE000000000", "-r", "aws-generic"]
+    with Terminal([*args, *extra, "aws_secret_access_key=x", "--no-verify"]) as t:
+        t.expect("endpoint_url: AWS endpoint URL (optional, Enter to skip): ")
+        t.type("")
+        t.expect("Lifetime of issued credentials in seconds (900 to 129600; Enter for 43200): ")
+        t.type("60")
+        t.expect("Error: 60 is outside 900 to 129600 seconds")
+        t.type("1800")
+        t.expect("Description (optional, Enter to skip): ")
+        t.type("")
+        t.expect("Label as key=value (optional, Enter when done): ")
+        t.type("")
+        assert t.finish() == 0, t.text
+    assert run_json("connector", "describe", "aws-s")["expiration_seconds"] == 1800
+
+
+def test_a_bad_attribute_on_the_command_line_fails_before_any_question() -> None:
+    result = run(
+        "connector", "register", "x", "-i", "-t", "aws", "-a", "secret-key", "region=nowhere"
+    )
+    assert result.exit_code == 2
+    assert "attribute 'region': invalid AWS region 'nowhere'" in result.output
+    assert "region:" not in result.output.split("Error:")[0]  # nothing was asked
+    assert run_json("connector", "list") == []
+
+
+def test_answers_from_a_pipe_work_too(web: BasicAuthService) -> None:
+    answers = [
+        "httpbasic",
+        web.url,
+        web.username,
+        web.password,
+        "http-endpoint",
+        "/metrics",
+        "",  # description
+        "",  # no label
+    ]
+    result = run("connector", "register", "asked", "-i", input="\n".join(answers) + "\n")
+    assert result.exit_code == 0, result.output
+    assert web.password not in result.output
+    stored = run_json("connector", "describe", "asked")
+    assert stored["resource_id"] == "/metrics"
+    assert stored["configuration"]["url"] == web.url
