@@ -91,7 +91,7 @@ def list_from_text(text: str) -> list[Any]:
         raise PydanticCustomError(
             "list_syntax",
             "not a valid JSON list ({reason} at character {position}); give a JSON list "
-            "such as [\"a\", \"b\"], or repeat the attribute once per value",
+            'such as ["a", "b"], or repeat the attribute once per value',
             {"reason": exc.msg, "position": exc.pos + 1},
         ) from None
     if not isinstance(value, list):
