@@ -146,7 +146,7 @@ def test_duplicate_name_is_refused_before_verification(web: BasicAuthService) ->
             ],
             "does not issue temporary credentials",
         ),
-        (["-t", "httpbasic", "stray"], "unexpected argument 'stray'"),
+        (["-t", "httpbasic", "stray"], "'stray' is neither an option nor an attribute"),
         (["url=http://x"], "missing option '-t'"),
     ],
 )

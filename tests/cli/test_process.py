@@ -136,3 +136,26 @@ def test_spinner_on_a_terminal_only(web: BasicAuthService) -> None:
     assert "Verifying connector 'web'" in seen.decode()  # shown on the terminal
     assert "Verifying" not in process.stdout  # never mixed into the output
     assert "correctly configured" in process.stdout
+
+
+def test_a_reader_that_goes_away_ends_the_output_quietly(web: BasicAuthService) -> None:
+    """``keybroker connector list | head -1``: no error after the work was done."""
+    assert register(web).exit_code == 0
+    for args in (["connector", "list"], ["connector", "list-types", "-o", "json"]):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "keybroker", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.close()  # the reader is gone before the first line is written
+        error = process.stderr.read()
+        assert process.wait(60) == 1  # what Python's docs recommend, and click does
+        assert error == b"", error
+    shell = subprocess.run(
+        ["bash", "-c", f"'{sys.executable}' -m keybroker connector list-types | head -1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shell.stdout.startswith("┌") and shell.stderr == ""

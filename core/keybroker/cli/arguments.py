@@ -49,9 +49,9 @@ def split_attributes(args: list[str]) -> list[tuple[str, str]]:
             from keybroker.cli.text import clean_line
 
             raise click.UsageError(
-                f"unexpected argument '{clean_line(token)}': give auth attributes as "
-                "--name=value or name=value (see 'keybroker connector describe-type TYPE -a "
-                "METHOD')"
+                f"'{clean_line(token)}' is neither an option nor an attribute: give auth "
+                "attributes as name=value or --name=value (see 'keybroker connector "
+                "describe-type TYPE -a METHOD')"
             )
         name = name.strip().replace("-", "_")
         if not name.isidentifier() or not name.isascii():
@@ -98,7 +98,7 @@ def read_value(name: str, value: str) -> str:
             f"attribute '{name}': '@' needs a file path after it (write '@@' for a value "
             "starting with a literal '@')"
         )
-    return read_file_value(name, Path(value[1:]).expanduser())
+    return read_file_value(name, Path(os.path.expanduser(value[1:])))
 
 
 def read_file_value(name: str, path: Path) -> str:

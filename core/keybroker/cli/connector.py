@@ -61,18 +61,34 @@ def _complete_types(
     return [CompletionItem(n) for n in names if n.startswith(incomplete)]
 
 
-def resource_type_option(function: Any) -> Any:
-    """``-r/--resource-type``."""
-    return click.option(
-        "-r", "--resource-type", help="Resource type, e.g. s3-bucket or kubernetes-cluster."
-    )(function)
+def not_empty(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Refuse an empty option value, which would otherwise mean "not given"."""
+    if isinstance(value, str) and not value.strip():
+        raise click.BadParameter("must not be empty")
+    return value
 
 
-def resource_id_option(function: Any) -> Any:
-    """``--resource-id``."""
-    return click.option(
-        "--resource-id", help="Resource id (name), e.g. s3://bucket; needs a resource type."
-    )(function)
+def resource_type_option(function: Any = None, *, empty: str | None = None) -> Any:
+    """``-r/--resource-type``; ``empty`` documents what '' means where it is allowed."""
+    help_text = "Resource type, e.g. s3-bucket or kubernetes-cluster."
+    option = click.option(
+        "-r",
+        "--resource-type",
+        help=f"{help_text} {empty}" if empty else help_text,
+        callback=None if empty else not_empty,
+    )
+    return option if function is None else option(function)
+
+
+def resource_id_option(function: Any = None, *, empty: str | None = None) -> Any:
+    """``--resource-id``; ``empty`` documents what '' means where it is allowed."""
+    help_text = "Resource id (name), e.g. s3://bucket; needs a resource type."
+    option = click.option(
+        "--resource-id",
+        help=f"{help_text} {empty}" if empty else help_text,
+        callback=None if empty else not_empty,
+    )
+    return option if function is None else option(function)
 
 
 @click.group("connector")
@@ -85,7 +101,9 @@ def connector() -> None:
 
 @connector.command("list-types")
 @resource_type_option
-@click.option("-a", "--auth-method", help="Only types offering this auth method.")
+@click.option(
+    "-a", "--auth-method", callback=not_empty, help="Only types offering this auth method."
+)
 @output_option
 @click.pass_context
 def list_types(
@@ -107,7 +125,12 @@ def list_types(
 @connector.command("describe-type")
 @click.argument("connector_type", metavar="TYPE", shell_complete=_complete_types)
 @resource_type_option
-@click.option("-a", "--auth-method", help="Describe this auth method and its attributes.")
+@click.option(
+    "-a",
+    "--auth-method",
+    callback=not_empty,
+    help="Describe this auth method and its attributes.",
+)
 @output_option
 @click.pass_context
 def describe_type(
@@ -206,8 +229,15 @@ def _print_stored(
 
 @connector.command("register", context_settings=EXTRA_ARGS)
 @click.argument("name")
-@click.option("-t", "--type", "connector_type", help="Connector type, e.g. aws.")
-@click.option("-a", "--auth-method", help="Auth method; optional when the type has only one.")
+@click.option(
+    "-t", "--type", "connector_type", callback=not_empty, help="Connector type, e.g. aws."
+)
+@click.option(
+    "-a",
+    "--auth-method",
+    callback=not_empty,
+    help="Auth method; optional when the type has only one.",
+)
 @resource_type_option
 @resource_id_option
 @click.option("--auto-configure", is_flag=True, help="Take credentials from the local environment.")
@@ -296,7 +326,9 @@ def register(
 
 @connector.command("list")
 @click.option("-n", "--name", help="Only connectors whose name contains this.")
-@click.option("-t", "--type", "connector_type", help="Only connectors of this type.")
+@click.option(
+    "-t", "--type", "connector_type", callback=not_empty, help="Only connectors of this type."
+)
 @resource_type_option
 @resource_id_option
 @click.option(
@@ -388,12 +420,15 @@ def describe(
 
 @connector.command("update", context_settings=EXTRA_ARGS)
 @click.argument("name_or_id", shell_complete=_complete_connectors)
-@click.option("--new-name", help="Rename the connector.")
+@click.option("--new-name", callback=not_empty, help="Rename the connector.")
 @click.option(
-    "-a", "--auth-method", help="Switch to another auth method (give all its attributes)."
+    "-a",
+    "--auth-method",
+    callback=not_empty,
+    help="Switch to another auth method (give all its attributes).",
 )
-@resource_type_option
-@resource_id_option
+@resource_type_option(empty="'' makes the connector multi-type.")
+@resource_id_option(empty="'' makes the connector multi-instance.")
 @click.option("-l", "--label", "labels", multiple=True, metavar="KEY=VALUE", help="Set a label.")
 @click.option("--remove-label", multiple=True, metavar="KEY", help="Remove a label.")
 @click.option("--remove-attr", multiple=True, metavar="NAME", help="Remove an optional attribute.")
@@ -486,10 +521,11 @@ def delete(ctx: click.Context, names_or_ids: tuple[str, ...], yes: bool) -> None
                 "delete asks for confirmation, but standard input is not a terminal: "
                 "add --yes to delete without asking"
             )
-        click.echo("These connectors will be deleted:")
+        click.echo("These connectors will be deleted:", err=True)
         for target in targets.values():
-            click.echo("  " + render.line(f"{target.name} ({target.id}, {target.connector_type})"))
-        if not click.confirm(f"Delete {len(targets)} connector(s)?", default=False):
+            shown = render.line(f"{target.name} ({target.id}, {target.connector_type})")
+            click.echo(f"  {shown}", err=True)
+        if not click.confirm(f"Delete {len(targets)} connector(s)?", default=False, err=True):
             click.echo("Nothing was deleted.", err=True)
             ctx.exit(1)
     for target in targets.values():
@@ -535,7 +571,9 @@ def verify(
 
 
 @connector.command("list-resources")
-@click.option("-t", "--type", "connector_type", help="Only connectors of this type.")
+@click.option(
+    "-t", "--type", "connector_type", callback=not_empty, help="Only connectors of this type."
+)
 @resource_type_option
 @resource_id_option
 @output_option

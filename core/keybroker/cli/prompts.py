@@ -38,12 +38,7 @@ def ask(
 ) -> T | None:
     """Prompt until ``check`` accepts the answer; None for an empty optional answer."""
     while True:
-        answer = click.prompt(
-            text,
-            default=default if default is not None else "",
-            show_default=default is not None,
-            hide_input=hidden,
-        )
+        answer = _prompt(text, default=default, hidden=hidden)
         if answer == "" and default is None:
             if not required:
                 return None
@@ -62,9 +57,33 @@ def ask(
             click.echo(f"Error: {clean_line(exc.message)}", err=True)
 
 
+def _prompt(text: str, **options: Any) -> Any:
+    """``click.prompt``; input that ends (a pipe of answers runs dry) is a clear error."""
+    default = options.pop("default", None)
+    hidden = options.pop("hidden", False)
+    try:
+        return click.prompt(
+            text,
+            default=default if default is not None else "",
+            show_default=default is not None,
+            hide_input=hidden,
+            err=True,  # questions go where errors go: stdout stays the result (-o json)
+            **options,
+        )
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__context__, EOFError):
+            from keybroker.errors import UsageError
+
+            click.echo(err=True)  # end the unanswered question's line
+            raise UsageError(
+                "the input ended before every question was answered; nothing was stored"
+            ) from None
+        raise  # Ctrl-C: "Aborted!"
+
+
 def _choose(text: str, choices: list[str]) -> str:
     """One of ``choices``; the first is the default."""
-    return str(click.prompt(text, type=click.Choice(choices), default=choices[0]))
+    return str(_prompt(text, type=click.Choice(choices), default=choices[0]))
 
 
 def attribute_problems(
@@ -111,6 +130,7 @@ def ask_attributes(method: AuthMethod, given: dict[str, Any]) -> dict[str, Any]:
         if problems:
             from keybroker.errors import UsageError
 
+            click.echo(err=True)  # end the unanswered question's line
             raise UsageError(f"attribute '{name}': {clean_line('; '.join(problems))}")
     lists = set(schema.list_fields())
     for attribute in method.attributes():
