@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from keybroker.catalog import TypeCatalog
     from keybroker.connector import Connector, ResourceReport
     from keybroker.service import ConnectorService
+
+FC = TypeVar("FC", bound=Callable[..., Any])
 
 EXTRA_ARGS = {"ignore_unknown_options": True, "allow_extra_args": True}
 
@@ -68,27 +71,25 @@ def not_empty(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     return value
 
 
-def resource_type_option(function: Any = None, *, empty: str | None = None) -> Any:
+def resource_type_option(empty: str | None = None) -> Callable[[FC], FC]:
     """``-r/--resource-type``; ``empty`` documents what '' means where it is allowed."""
     help_text = "Resource type, e.g. s3-bucket or kubernetes-cluster."
-    option = click.option(
+    return click.option(
         "-r",
         "--resource-type",
         help=f"{help_text} {empty}" if empty else help_text,
         callback=None if empty else not_empty,
     )
-    return option if function is None else option(function)
 
 
-def resource_id_option(function: Any = None, *, empty: str | None = None) -> Any:
+def resource_id_option(empty: str | None = None) -> Callable[[FC], FC]:
     """``--resource-id``; ``empty`` documents what '' means where it is allowed."""
     help_text = "Resource id (name), e.g. s3://bucket; needs a resource type."
-    option = click.option(
+    return click.option(
         "--resource-id",
         help=f"{help_text} {empty}" if empty else help_text,
         callback=None if empty else not_empty,
     )
-    return option if function is None else option(function)
 
 
 @click.group("connector")
@@ -100,7 +101,7 @@ def connector() -> None:
 
 
 @connector.command("list-types")
-@resource_type_option
+@resource_type_option()
 @click.option(
     "-a", "--auth-method", callback=not_empty, help="Only types offering this auth method."
 )
@@ -124,7 +125,7 @@ def list_types(
 
 @connector.command("describe-type")
 @click.argument("connector_type", metavar="TYPE", shell_complete=_complete_types)
-@resource_type_option
+@resource_type_option()
 @click.option(
     "-a",
     "--auth-method",
@@ -238,8 +239,8 @@ def _print_stored(
     callback=not_empty,
     help="Auth method; optional when the type has only one.",
 )
-@resource_type_option
-@resource_id_option
+@resource_type_option()
+@resource_id_option()
 @click.option("--auto-configure", is_flag=True, help="Take credentials from the local environment.")
 @click.option(
     "--auto-configure-option",
@@ -329,8 +330,8 @@ def register(
 @click.option(
     "-t", "--type", "connector_type", callback=not_empty, help="Only connectors of this type."
 )
-@resource_type_option
-@resource_id_option
+@resource_type_option()
+@resource_id_option()
 @click.option(
     "-l", "--label", "labels", multiple=True, metavar="KEY[=VALUE]", help="Filter by label."
 )
@@ -374,8 +375,8 @@ def list_connectors(
 @connector.command("describe")
 @click.argument("name_or_id", shell_complete=_complete_connectors)
 @click.option("-x", "--show-secrets", is_flag=True, help="Show secret values in clear.")
-@resource_type_option
-@resource_id_option
+@resource_type_option()
+@resource_id_option()
 @output_option
 @click.pass_context
 def describe(
@@ -538,8 +539,8 @@ def delete(ctx: click.Context, names_or_ids: tuple[str, ...], yes: bool) -> None
 
 @connector.command("verify")
 @click.argument("name_or_id", shell_complete=_complete_connectors)
-@resource_type_option
-@resource_id_option
+@resource_type_option()
+@resource_id_option()
 @output_option
 @click.pass_context
 def verify(
@@ -574,8 +575,8 @@ def verify(
 @click.option(
     "-t", "--type", "connector_type", callback=not_empty, help="Only connectors of this type."
 )
-@resource_type_option
-@resource_id_option
+@resource_type_option()
+@resource_id_option()
 @output_option
 @click.pass_context
 def list_resources(
@@ -614,8 +615,8 @@ def list_resources(
 
 @connector.command("login")
 @click.argument("name_or_id", shell_complete=_complete_connectors)
-@resource_type_option
-@resource_id_option
+@resource_type_option()
+@resource_id_option()
 @click.pass_context
 def login(
     ctx: click.Context, name_or_id: str, resource_type: str | None, resource_id: str | None
