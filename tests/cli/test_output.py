@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import sqlite3
+from pathlib import Path
 
 import pytest
 import yaml
@@ -173,3 +176,21 @@ def test_describe_with_a_resource_shows_a_connector_client(web: BasicAuthService
     assert first["expires_at"] is None and "owner" not in first and "id" not in first
     assert first["secrets"] == {"password": "[HIDDEN]"}
     assert run_json(*args, "-x")["secrets"] == {"password": web.password}
+
+
+def test_a_connector_its_store_cannot_trust_is_listed_as_broken(web: BasicAuthService) -> None:
+    assert register_web(web, "web").exit_code == 0
+    assert register_web(web, "other").exit_code == 0
+    database = Path(os.environ["KEYBROKER_CONFIG_DIR"]) / "keybroker.db"
+    with sqlite3.connect(database) as db:  # an attacker with write access to the file
+        db.execute("UPDATE connectors SET configuration='{}' WHERE name='web'")
+    listed = run("connector", "list")
+    assert listed.exit_code == 0
+    row = next(line for line in listed.output.splitlines() if line.startswith("│ web "))
+    assert "error: connector 'web' was changed outside" in row
+    other = next(line for line in listed.output.splitlines() if line.startswith("│ other "))
+    assert "http-server" in other
+    data = {c["name"]: c for c in run_json("connector", "list")}
+    assert "changed outside keybroker" in data["web"]["error"] and data["other"]["error"] is None
+    described = run("connector", "describe", "web").output
+    assert re.search(r"│ ERROR\s+│ connector 'web' was changed outside", described)

@@ -94,12 +94,15 @@ def _labels_cell(labels: dict[str, str]) -> str:
 
 
 def connector_row(service: ConnectorService, connector: Connector, labels: Labels) -> list[Any]:
-    """One row of the connectors table."""
+    """One row of the connectors table; a connector its store cannot read shows why."""
+    reaches = (
+        f"error: {connector.error}" if connector.error else "\n".join(labels.reachable(connector))
+    )
     return [
         connector.name,
         str(connector.id),
         labels.connector_type(connector.connector_type),
-        "\n".join(labels.reachable(connector)),
+        reaches,
         connector.resource_id or MULTIPLE,
         YES if connector.shared else NO,
         connector.owner,
@@ -143,6 +146,7 @@ def connector_data(
         "expires_at": iso(connector.expires_at),
         "created": iso(connector.created),
         "updated": iso(connector.updated),
+        "error": connector.error,
     }
 
 
@@ -160,7 +164,8 @@ def describe_connector(
     """A connector's properties and configuration as two tables."""
     labels = Labels(service)
     expiration = connector.expiration_seconds
-    properties = [
+    properties = [["ERROR", connector.error]] if connector.error else []
+    properties += [
         ["ID", str(connector.id)],
         ["NAME", connector.name],
         ["TYPE", labels.connector_type(connector.connector_type)],
