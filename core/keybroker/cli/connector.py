@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -14,82 +13,22 @@ from keybroker.cli.arguments import (
     parse_labels,
     split_attributes,
 )
-from keybroker.cli.context import CliState
+from keybroker.cli.options import (
+    EXTRA_ARGS,
+    catalog_of,
+    complete_connectors,
+    not_empty,
+    resource_id_option,
+    resource_type_option,
+    service_of,
+)
 from keybroker.cli.progress import spinner
 from keybroker.cli.render import output_option
+from keybroker.cli.type_commands import describe_type, list_types
 
 if TYPE_CHECKING:
-    from click.shell_completion import CompletionItem
-
-    from keybroker.catalog import TypeCatalog
     from keybroker.connector import Connector, ResourceReport
     from keybroker.service import ConnectorService
-
-FC = TypeVar("FC", bound=Callable[..., Any])
-
-EXTRA_ARGS = {"ignore_unknown_options": True, "allow_extra_args": True}
-
-
-def _service(ctx: click.Context) -> ConnectorService:
-    return ctx.ensure_object(CliState).get_service()
-
-
-def _catalog(ctx: click.Context) -> TypeCatalog:
-    return ctx.ensure_object(CliState).get_catalog()
-
-
-def _complete_connectors(
-    ctx: click.Context, _param: click.Parameter, incomplete: str
-) -> list[CompletionItem]:
-    from click.shell_completion import CompletionItem
-
-    try:
-        connectors = CliState().get_service().list()
-    except Exception:
-        return []
-    return [CompletionItem(c.name) for c in connectors if c.name.startswith(incomplete)]
-
-
-def _complete_types(
-    ctx: click.Context, _param: click.Parameter, incomplete: str
-) -> list[CompletionItem]:
-    from click.shell_completion import CompletionItem
-
-    try:
-        from keybroker.registry import PluginRegistry
-
-        names = PluginRegistry().names()
-    except Exception:
-        return []
-    return [CompletionItem(n) for n in names if n.startswith(incomplete)]
-
-
-def not_empty(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
-    """Refuse an empty option value, which would otherwise mean "not given"."""
-    if isinstance(value, str) and not value.strip():
-        raise click.BadParameter("must not be empty")
-    return value
-
-
-def resource_type_option(empty: str | None = None) -> Callable[[FC], FC]:
-    """``-r/--resource-type``; ``empty`` documents what '' means where it is allowed."""
-    help_text = "Resource type, e.g. s3-bucket or kubernetes-cluster."
-    return click.option(
-        "-r",
-        "--resource-type",
-        help=f"{help_text} {empty}" if empty else help_text,
-        callback=None if empty else not_empty,
-    )
-
-
-def resource_id_option(empty: str | None = None) -> Callable[[FC], FC]:
-    """``--resource-id``; ``empty`` documents what '' means where it is allowed."""
-    help_text = "Resource id (name), e.g. s3://bucket; needs a resource type."
-    return click.option(
-        "--resource-id",
-        help=f"{help_text} {empty}" if empty else help_text,
-        callback=None if empty else not_empty,
-    )
 
 
 @click.group("connector")
@@ -97,80 +36,8 @@ def connector() -> None:
     """Register, verify and use service connectors (alias: service-connector)."""
 
 
-# -- connector types -----------------------------------------------------------------
-
-
-@connector.command("list-types")
-@resource_type_option()
-@click.option(
-    "-a", "--auth-method", callback=not_empty, help="Only types offering this auth method."
-)
-@output_option
-@click.pass_context
-def list_types(
-    ctx: click.Context, resource_type: str | None, auth_method: str | None, output: str
-) -> None:
-    """List the installed connector types and where they can be used."""
-    from keybroker.cli import render, type_views
-
-    items = _catalog(ctx).list_types(resource_type=resource_type, auth_method=auth_method)
-    if output != "table":
-        render.emit_data([type_views.type_data(i) for i in items], output)
-        return
-    if not items:
-        click.echo("No connector type matches; 'pip install keybroker[all]' installs them all.")
-        return
-    click.echo(render.table([type_views.type_row(i) for i in items], type_views.TYPE_HEADERS))
-
-
-@connector.command("describe-type")
-@click.argument("connector_type", metavar="TYPE", shell_complete=_complete_types)
-@resource_type_option()
-@click.option(
-    "-a",
-    "--auth-method",
-    callback=not_empty,
-    help="Describe this auth method and its attributes.",
-)
-@output_option
-@click.pass_context
-def describe_type(
-    ctx: click.Context,
-    connector_type: str,
-    resource_type: str | None,
-    auth_method: str | None,
-    output: str,
-) -> None:
-    """Show the documentation of a connector type, or of one of its auth methods or
-    resource types."""
-    from keybroker.catalog import require_auth_method, require_resource_type
-    from keybroker.cli import render, type_views
-    from keybroker.errors import PluginError, UsageError
-
-    if resource_type and auth_method:
-        raise UsageError("give either --resource-type or --auth-method, not both")
-    item = _catalog(ctx).describe_type(connector_type)
-    declaration = item.declaration
-    if declaration is None:
-        raise PluginError(f"connector type '{connector_type}' is unavailable")
-    if auth_method:
-        method = require_auth_method(declaration, auth_method)
-        if output != "table":
-            render.emit_data(type_views.auth_method_data(method), output)
-        else:
-            click.echo(type_views.describe_auth_method(declaration, method))
-        return
-    if resource_type:
-        rtype = require_resource_type(declaration, resource_type)
-        if output != "table":
-            render.emit_data(type_views.resource_type_data(rtype), output)
-        else:
-            click.echo(type_views.describe_resource_type(declaration, rtype))
-        return
-    if output != "table":
-        render.emit_data(type_views.type_data(item), output)
-    else:
-        click.echo(type_views.describe_type(item))
+connector.add_command(list_types)
+connector.add_command(describe_type)
 
 
 # -- register ------------------------------------------------------------------------
@@ -187,7 +54,7 @@ def _list_fields(ctx: click.Context, connector_type: str | None, auth_method: st
     if not connector_type:
         return None
     try:
-        declaration = _catalog(ctx).describe_type(connector_type).declaration
+        declaration = catalog_of(ctx).describe_type(connector_type).declaration
     except KeybrokerError:
         return None
     if declaration is None:
@@ -288,7 +155,7 @@ def register(
     from keybroker.connector import RegisterRequest
     from keybroker.errors import UsageError
 
-    service = _service(ctx)
+    service = service_of(ctx)
     pairs = split_attributes(ctx.args)
     values: dict[str, Any] = {
         "connector_type": connector_type,
@@ -354,7 +221,7 @@ def list_connectors(
     from keybroker.cli import connector_views, render
     from keybroker.connector import ConnectorQuery
 
-    service = _service(ctx)
+    service = service_of(ctx)
     query = ConnectorQuery(
         name=name,
         connector_type=connector_type,
@@ -373,7 +240,7 @@ def list_connectors(
 
 
 @connector.command("describe")
-@click.argument("name_or_id", shell_complete=_complete_connectors)
+@click.argument("name_or_id", shell_complete=complete_connectors)
 @click.option("-x", "--show-secrets", is_flag=True, help="Show secret values in clear.")
 @resource_type_option()
 @resource_id_option()
@@ -395,7 +262,7 @@ def describe(
     """
     from keybroker.cli import connector_views, render
 
-    service = _service(ctx)
+    service = service_of(ctx)
     if resource_type or resource_id:
         with spinner("Issuing a connector client..."):
             client = service.issue_client(name_or_id, resource_type, resource_id)
@@ -420,7 +287,7 @@ def describe(
 
 
 @connector.command("update", context_settings=EXTRA_ARGS)
-@click.argument("name_or_id", shell_complete=_complete_connectors)
+@click.argument("name_or_id", shell_complete=complete_connectors)
 @click.option("--new-name", callback=not_empty, help="Rename the connector.")
 @click.option(
     "-a",
@@ -461,7 +328,7 @@ def update(
     """
     from keybroker.connector import UpdateRequest
 
-    service = _service(ctx)
+    service = service_of(ctx)
     pairs = split_attributes(ctx.args)
     current = service.get(name_or_id)
     list_fields = _list_fields(ctx, current.connector_type, auth_method or current.auth_method)
@@ -487,7 +354,7 @@ def update(
 
 
 @connector.command("delete")
-@click.argument("names_or_ids", nargs=-1, required=True, shell_complete=_complete_connectors)
+@click.argument("names_or_ids", nargs=-1, required=True, shell_complete=complete_connectors)
 @click.option("-y", "--yes", is_flag=True, help="Delete without asking (for scripts).")
 @click.pass_context
 def delete(ctx: click.Context, names_or_ids: tuple[str, ...], yes: bool) -> None:
@@ -500,7 +367,7 @@ def delete(ctx: click.Context, names_or_ids: tuple[str, ...], yes: bool) -> None
     from keybroker.cli import render
     from keybroker.errors import NotFoundError, UsageError
 
-    service = _service(ctx)
+    service = service_of(ctx)
     targets: dict[str, Connector] = {}
     unknown: list[str] = []
     for name_or_id in names_or_ids:
@@ -538,7 +405,7 @@ def delete(ctx: click.Context, names_or_ids: tuple[str, ...], yes: bool) -> None
 
 
 @connector.command("verify")
-@click.argument("name_or_id", shell_complete=_complete_connectors)
+@click.argument("name_or_id", shell_complete=complete_connectors)
 @resource_type_option()
 @resource_id_option()
 @output_option
@@ -558,7 +425,7 @@ def verify(
     """
     from keybroker.cli import render
 
-    service = _service(ctx)
+    service = service_of(ctx)
     with spinner(f"Verifying connector '{name_or_id}'..."):
         report = service.verify(name_or_id, resource_type, resource_id)
     if output == "table":
@@ -594,7 +461,7 @@ def list_resources(
     """
     from keybroker.cli import connector_views, render
 
-    service = _service(ctx)
+    service = service_of(ctx)
     with spinner("Listing resources..."):
         reports = service.list_resources(connector_type, resource_type, resource_id)
     failed = sum(1 for r in reports if not r.ok)
@@ -614,7 +481,7 @@ def list_resources(
 
 
 @connector.command("login")
-@click.argument("name_or_id", shell_complete=_complete_connectors)
+@click.argument("name_or_id", shell_complete=complete_connectors)
 @resource_type_option()
 @resource_id_option()
 @click.pass_context
@@ -622,7 +489,7 @@ def login(
     ctx: click.Context, name_or_id: str, resource_type: str | None, resource_id: str | None
 ) -> None:
     """Configure a local tool (kubectl, docker, ...) to reach a resource of a connector."""
-    service = _service(ctx)
+    service = service_of(ctx)
     with spinner(f"Configuring local access through connector '{name_or_id}'..."):
         result = service.login(name_or_id, resource_type, resource_id)
     from keybroker.cli import render
