@@ -176,3 +176,6 @@ class LoginResult(BaseModel):
     refreshes_itself: bool = Field(
         default=False, description="the tool fetches fresh credentials from keybroker by itself"
     )
+    error: str | None = Field(
+        default=None, description="why configuring this tool failed (set by keybroker)"
+    )

@@ -1,29 +1,40 @@
 """The plugin contract: every hook a keybroker plugin may implement.
 
-Read this module first when writing a plugin. There are two kinds of hooks.
+Read this module first when writing a plugin; import what it names from
+:mod:`keybroker.plugin`. There are three kinds of hooks, and the core calls
+each kind differently.
 
 **Per-type hooks** (:class:`ConnectorTypeHooks`) are answered only by the plugin
 that owns a connector type. A plugin registers one entry point per connector
-type in the group ``keybroker.connector_types``; the entry point names a module
-that implements :meth:`ConnectorTypeHooks.declare_connector_type` and nothing
-heavy. The returned :class:`~keybroker.types.ConnectorType` names an
-``implementation`` module holding the behaviour hooks below; keybroker imports
-it on first use. The core calls each behaviour hook only on the owning plugin,
-so an implementation never has to ask "is this connector mine?".
+type in the group ``keybroker.connector_types``; the entry point names a light
+*declaration module* that implements
+:meth:`~ConnectorTypeHooks.declare_connector_type` and imports no SDK. The
+returned :class:`~keybroker.types.ConnectorType` names an *implementation
+module* holding the behaviour hooks; keybroker imports it on first use and
+calls each hook only on the owning plugin, so an implementation never asks
+"is this connector mine?". Every per-type hook stops at the first result.
 
-Neither module may import the cloud SDK at import time: import it inside the
-hook that needs it.
+**Local-tool hooks** (:class:`LocalToolHooks`) belong to plugins that configure
+a tool on the user's machine (kubectl, docker, a third party's podman or
+helm). Such a plugin registers a module in the entry point group
+``keybroker.plugins`` that declares the tool with
+:meth:`~LocalToolHooks.declare_local_tool`; the core dispatches
+:meth:`~LocalToolHooks.configure_local_tool` only to the tools whose
+declaration covers the connector client at hand.
 
-**Open hooks** (:class:`OpenHooks`) may be implemented by any installed plugin,
-registered in the entry point group ``keybroker.plugins``: configuring a local
-tool (kubectl, docker, or a third party's podman or helm) and listening to
-audit events. All implementations are called.
+**Open hooks** (:class:`OpenHooks`) may be implemented by any module of the
+``keybroker.plugins`` group, and every implementation is called: listeners on
+audit events.
 
 Hook arguments are passed by name; an implementation may accept a subset of
-them. Raise :class:`keybroker.errors.AuthorizationError` for refused
-credentials, :class:`keybroker.errors.ConnectionFailure` for an unreachable
-service and :class:`keybroker.errors.UsageError` for a bad resource id. Never
+them. Raise :class:`~keybroker.errors.AuthorizationError` for refused
+credentials, :class:`~keybroker.errors.ConnectionFailure` for an unreachable
+service and :class:`~keybroker.errors.UsageError` for a bad resource id. Never
 put a secret into an exception message.
+
+Loading is strict: a module registered by an entry point whose ``@hookimpl``
+function names no hook of its kind, or takes an argument the hook does not
+pass, is refused with a message naming the function.
 """
 
 from __future__ import annotations
@@ -36,43 +47,83 @@ import pluggy
 if TYPE_CHECKING:
     from keybroker.connector import Connector, LoginResult
     from keybroker.events import AuditEvent, LocalLoginRequest
-    from keybroker.types import AuthConfig, AutoConfiguration, ConnectorType
+    from keybroker.types import AuthConfig, AutoConfiguration, ConnectorType, LocalTool
 
 PROJECT_NAME = "keybroker"
 CONNECTOR_TYPES_GROUP = "keybroker.connector_types"
 PLUGINS_GROUP = "keybroker.plugins"
+
+#: The version of this contract and of :mod:`keybroker.plugin`. It grows by one
+#: whenever either gains something a plugin may rely on. A plugin module states
+#: the version it needs as ``REQUIRES_PLUGIN_API = N``; keybroker refuses to load
+#: a module that needs a newer version than this one.
+PLUGIN_API_VERSION = 1
+
+#: The oldest ``REQUIRES_PLUGIN_API`` this keybroker still loads.
+OLDEST_PLUGIN_API_VERSION = 1
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 
 class ConnectorTypeHooks:
-    """Hooks answered by the one plugin that owns a connector type."""
+    """Hooks answered by the one plugin that owns a connector type.
+
+    ``declare_connector_type`` lives in the declaration module; the others in
+    the implementation module it names. Each stops at the first result.
+    """
 
     @hookspec(firstresult=True)
     def declare_connector_type(self) -> ConnectorType:  # type: ignore[empty-body]
-        """Return the connector type's declaration: auth methods, resource types, docs.
+        """Declare the connector type: its auth methods, resource types and docs.
 
-        Lives in the light module the entry point names; must not import the SDK.
+        Implemented in the light module the entry point names, which must not
+        import the SDK: ``keybroker connector list-types`` imports every
+        declaration module. Stops at the first result.
+
+        Returns:
+            The declaration. Its ``connector_type`` must equal the entry point
+            name. keybroker checks it when loading (unique names, every
+            resource type reachable by a declared auth method, secrets typed as
+            ``SecretStr``, consistent expiration bounds) and refuses an invalid one.
         """
 
     @hookspec(firstresult=True)
     def canonical_resource_id(  # type: ignore[empty-body]
         self, resource_type: str, resource_id: str, config: AuthConfig | None
     ) -> str:
-        """Return ``resource_id`` in its canonical form, or raise ``UsageError``.
+        """Return a resource id in its canonical form, or raise ``UsageError``.
 
         Called before any network access, e.g. to turn ``arn:aws:s3:::b`` into
-        ``s3://b``. ``config`` is the connector's validated configuration when one
-        is known (a region to check against), else None.
+        ``s3://b``. Must be idempotent: the canonical form of a canonical id is
+        itself. Every format declared in the resource type's
+        ``resource_id_formats`` must be accepted. Stops at the first result.
+
+        Args:
+            resource_type: One of the connector type's resource types.
+            resource_id: The id as the user wrote it (stripped, never empty).
+            config: The connector's validated configuration when one is known
+                (e.g. a region to check an ARN against), else None.
+
+        Returns:
+            The canonical id. Without an implementation ids are used as given.
         """
 
     @hookspec(firstresult=True)
     def default_resource_id(self, resource_type: str, config: AuthConfig) -> str | None:
-        """For a resource type without instances, its resource name from configuration alone.
+        """Name the one resource of a resource type without instances, offline.
 
         E.g. the API server host of a Kubernetes connector, the region of an
-        ``aws-generic`` resource. Return None when it cannot be known offline.
+        ``aws-generic`` resource. Stops at the first result.
+
+        Args:
+            resource_type: A resource type of the connector type whose
+                ``supports_instances`` is false.
+            config: The connector's validated configuration.
+
+        Returns:
+            The canonical resource id, or None when it cannot be known
+            without asking the service.
         """
 
     @hookspec(firstresult=True)
@@ -85,12 +136,28 @@ class ConnectorTypeHooks:
     ) -> list[str]:
         """Check the credentials and return the canonical ids of what they reach.
 
-        - ``resource_type`` None: only authenticate (multi-type); return ``[]``.
-        - ``resource_type`` set, ``resource_id`` None: list every instance the
-          credentials reach (for a type without instances, its one name).
-        - both set: prove access to that one resource and return ``[resource_id]``.
+        Every connector type must implement it: a connector type without
+        ``verify`` is reported as broken and no connector of it is registered.
+        Stops at the first result.
 
-        Raise ``AuthorizationError`` or ``ConnectionFailure`` when it fails.
+        Args:
+            connector: The connector, with its secrets.
+            config: Its attributes, validated by the auth method's schema; get
+                them typed with :func:`keybroker.plugin.config_as`.
+            resource_type: None to only authenticate (a multi-type connector);
+                otherwise the resource type to check.
+            resource_id: With ``resource_type`` set, None lists every instance
+                the credentials reach (for a type without instances, its one
+                name); a canonical id proves access to that one resource.
+
+        Returns:
+            ``[]`` when ``resource_type`` is None, else the canonical ids
+            reached (``[resource_id]`` when one was given). Never None.
+
+        Raises:
+            AuthorizationError: The credentials were refused or do not reach
+                the resource.
+            ConnectionFailure: The service could not be reached.
         """
 
     @hookspec(firstresult=True)
@@ -103,8 +170,20 @@ class ConnectorTypeHooks:
     ) -> AutoConfiguration:
         """Discover credentials in the local environment (CLI config files, env vars).
 
-        ``auth_method`` None lets the plugin choose. ``options`` carries
-        plugin-specific choices such as a kubeconfig context.
+        Only called when the declaration sets ``supports_auto_configuration``.
+        Stops at the first result.
+
+        Args:
+            auth_method: The auth method the user asked for, or None to let
+                the plugin choose.
+            resource_type: The resource type the user asked for, if any.
+            resource_id: The resource id the user asked for, if any.
+            options: Plugin-specific choices given with
+                ``--auto-configure-option KEY=VALUE``, e.g. a kubeconfig context.
+
+        Returns:
+            The auth method and attributes found; raise ``UsageError`` when
+            nothing usable is there.
         """
 
     @hookspec(firstresult=True)
@@ -115,11 +194,24 @@ class ConnectorTypeHooks:
         resource_type: str,
         resource_id: str | None,
     ) -> Connector | None:
-        """Return a short-lived connector client of a basic type for one resource.
+        """Return a short-lived connector client for one resource.
 
-        E.g. an EKS cluster yields a ``kubernetes`` ``token`` connector, ECR a
-        ``docker`` ``password`` connector. Set ``expires_at`` when the credentials
-        are temporary. Return None when the connector itself is the client.
+        Build clients of a basic type with
+        :func:`keybroker.plugin.kubernetes_cluster_client` or
+        :func:`keybroker.plugin.docker_registry_client` rather than by hand: the
+        basic type need not be installed where the client is issued. Stops at
+        the first result.
+
+        Args:
+            connector: The registered connector, with its secrets.
+            config: Its validated configuration.
+            resource_type: The resource type the client is for.
+            resource_id: The canonical id of the resource, or None for a
+                resource type without instances.
+
+        Returns:
+            A connector client (set ``expires_at`` when its credentials are
+            temporary), or None when the connector itself is the client.
         """
 
     @hookspec(firstresult=True)
@@ -131,31 +223,93 @@ class ConnectorTypeHooks:
         resource_id: str | None,
         refresh: Callable[[], Connector] | None,
     ) -> Any:
-        """Return a pre-authenticated Python client for the resource, or None.
+        """Return a pre-authenticated Python client for a resource, or None.
 
-        Returning None for a resource type lets keybroker derive a connector
-        client and ask the plugin owning its basic type instead. ``refresh``,
-        when given, returns a freshly derived connector client: use it to renew
-        temporary credentials so that a long job never holds a dead client.
+        Returning None lets keybroker derive a connector client and ask the
+        plugin owning its basic type instead. Stops at the first result.
+
+        Args:
+            connector: The connector (or connector client), with its secrets.
+            config: Its validated configuration.
+            resource_type: The resource type the client is for.
+            resource_id: The canonical id of the resource, or None.
+            refresh: When given, returns a freshly derived connector client:
+                use it to renew temporary credentials so that a long job never
+                holds a dead client.
+
+        Returns:
+            The client (a boto3 session, a ``kubernetes.client.ApiClient``, ...).
+        """
+
+
+class LocalToolHooks:
+    """Hooks of a plugin that configures a local tool for connector clients.
+
+    Implemented by a module of the ``keybroker.plugins`` entry point group.
+    A module implementing ``configure_local_tool`` must also implement
+    ``declare_local_tool``; the core calls ``configure_local_tool`` only on the
+    tools whose declaration covers the connector client.
+    """
+
+    @hookspec
+    def declare_local_tool(self) -> LocalTool:  # type: ignore[empty-body]
+        """Declare the local tool this module configures and for which connector clients.
+
+        Called on every module of the ``keybroker.plugins`` group that
+        implements it (each declares one tool). Keep it free of imports of the
+        tool's SDK.
+
+        Returns:
+            The tool: its name (what ``login --tool`` takes) and the connector
+            client types (and optionally resource types) it configures, e.g.
+            ``kubectl`` for ``kubernetes`` clients.
+        """
+
+    @hookspec(firstresult=True)
+    def configure_local_tool(self, request: LocalLoginRequest) -> LoginResult:  # type: ignore[empty-body]
+        """Configure the local tool to reach ``request.resource_type``.
+
+        Called only on the tools whose ``declare_local_tool`` covers the
+        connector client's type and resource type, one tool at a time. When
+        several tools qualify, ``keybroker connector login`` configures every
+        one of them unless the user picks some with ``--tool``. Stops at the
+        first result.
+
+        When ``request.client.expires_at`` is set, configure the tool to fetch
+        fresh credentials through keybroker (a credential helper) instead of
+        writing the temporary ones. Write atomically
+        (:func:`keybroker.plugin.write_private`) and leave unrelated entries
+        untouched; refuse a file you cannot parse rather than overwrite it.
+
+        Args:
+            request: The connector client (with secrets) and the resource it
+                is for, plus the environment a credential helper needs.
+
+        Returns:
+            What was changed, in words for the user.
         """
 
 
 class OpenHooks:
-    """Hooks any installed plugin may implement; every implementation is called."""
-
-    @hookspec(firstresult=True)
-    def configure_local_tool(self, request: LocalLoginRequest) -> LoginResult | None:
-        """Configure a local tool (kubectl, docker, ...) to reach ``request.resource_type``.
-
-        Return None for resource types the plugin does not handle. When
-        ``request.client.expires_at`` is set, configure the tool to fetch fresh
-        credentials through ``request.refresh_command`` instead of writing the
-        temporary ones. Write atomically and leave unrelated entries untouched.
-        """
+    """Hooks any module of the ``keybroker.plugins`` group may implement; all are called."""
 
     @hookspec
     def audit_event(self, event: AuditEvent) -> None:
         """Observe an operation (register, update, delete, login, credential issue).
 
-        Called after the operation succeeded. Must not raise; must not block long.
+        Every implementation is called, after the operation succeeded. An
+        exception is logged and ignored; never block long.
+
+        Args:
+            event: What happened, to which connector, by whom. Never holds secrets.
         """
+
+
+#: The hook-spec classes, by the entry point group whose modules implement them.
+HOOK_CLASSES: dict[str, tuple[type, ...]] = {
+    CONNECTOR_TYPES_GROUP: (ConnectorTypeHooks,),
+    PLUGINS_GROUP: (LocalToolHooks, OpenHooks),
+}
+
+#: Per-type hooks a connector type's plugin must implement.
+REQUIRED_TYPE_HOOKS = ("declare_connector_type", "verify")

@@ -1,9 +1,15 @@
-"""Discovery of connector-type plugins through entry points, loaded lazily.
+"""Discovery and strict loading of plugins through entry points, lazily.
 
 Each connector type is one entry point in ``keybroker.connector_types``; naming a
-type imports only its plugin. The implementation module with the behaviour hooks
-is imported on first use. A plugin that fails to load is reported as unavailable
-with the reason; it never breaks the registry.
+type imports only its declaration module, and its implementation module is
+imported on first use. Modules of the ``keybroker.plugins`` group (local tools,
+audit listeners) are loaded together when an open hook is first needed.
+
+Loading is strict and never fatal: a module that needs a newer plugin API, a
+``@hookimpl`` function that names no hook (a misspelling) or takes an argument
+the hook does not pass, an invalid declaration, a missing ``verify``: each is
+refused with a message naming the culprit, and the plugin is reported as
+unavailable while everything else keeps working.
 """
 
 from __future__ import annotations
@@ -12,21 +18,41 @@ import importlib
 import importlib.util
 import logging
 import threading
-from types import ModuleType
-from typing import Any
+from contextlib import suppress
+from typing import TYPE_CHECKING, Any
 
 import pluggy
-from stevedore import NamedExtensionManager
 
 from keybroker.errors import NotFoundError, PluginError
 from keybroker.hookspecs import (
     CONNECTOR_TYPES_GROUP,
+    HOOK_CLASSES,
     PLUGINS_GROUP,
     PROJECT_NAME,
-    ConnectorTypeHooks,
-    OpenHooks,
+    REQUIRED_TYPE_HOOKS,
 )
-from keybroker.types import ConnectorType, TypeAvailability
+from keybroker.open_plugins import OpenPlugins
+from keybroker.plugin_loading import (
+    DISABLED,
+    FAILED,
+    INCOMPATIBLE,
+    LOADED,
+    EntryPointRecord,
+    IncompatiblePlugin,
+    hooks_of,
+    import_entry_point,
+    import_failure,
+    register_strictly,
+    sdk_imports,
+)
+from keybroker.plugin_selection import PluginSelection
+from keybroker.types import ConnectorType, LocalTool, TypeAvailability
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
+
+    from keybroker.connector import LoginResult
+    from keybroker.events import LocalLoginRequest
 
 log = logging.getLogger(__name__)
 
@@ -34,54 +60,102 @@ log = logging.getLogger(__name__)
 class _LoadedType:
     """One connector type's plugin manager, with the implementation added on demand."""
 
-    def __init__(self, name: str, declaration_module: Any) -> None:
-        self.name = name
+    def __init__(self, record: EntryPointRecord, declaration_module: Any, new_modules: set[str]):
+        self.name = record.name
+        self.record = record
         self.manager = pluggy.PluginManager(PROJECT_NAME)
-        self.manager.add_hookspecs(ConnectorTypeHooks)
-        self.manager.register(declaration_module, name=f"{name}:declaration")
+        for spec in HOOK_CLASSES[CONNECTOR_TYPES_GROUP]:
+            self.manager.add_hookspecs(spec)
+        label = f"connector type '{self.name}' ({record.value})"
+        register_strictly(
+            self.manager, declaration_module, f"{self.name}:declaration", record.group, label
+        )
+        record.hooks = hooks_of(self.manager, declaration_module)
+        if "declare_connector_type" not in record.hooks:
+            raise PluginError(f"{label} implements no declare_connector_type hook")
         declaration = self.manager.hook.declare_connector_type()
         if not isinstance(declaration, ConnectorType):
+            raise PluginError(f"{label} declared {type(declaration).__name__}, not a ConnectorType")
+        if declaration.connector_type != self.name:
             raise PluginError(
-                f"plugin for connector type '{name}' declared {type(declaration).__name__}, "
-                "not a ConnectorType"
+                f"entry point '{self.name}' declares connector type "
+                f"'{declaration.connector_type}'; they must be equal"
             )
-        if declaration.connector_type != name:
-            raise PluginError(
-                f"entry point '{name}' declares connector type '{declaration.connector_type}'"
+        from keybroker.declaration_rules import declaration_problems
+
+        problems = declaration_problems(declaration)
+        if problems:
+            raise PluginError(f"invalid declaration of {label}: {'; '.join(problems)}")
+        for sdk in sdk_imports(new_modules, declaration.requires_modules):
+            record.warnings.append(
+                f"{record.value} imports {sdk}: a declaration module must not import an "
+                "SDK (import it in the implementation, inside the hook that needs it)"
             )
         self.declaration = declaration
-        self._implementation: ModuleType | None = None
+        self._implementation: Any = None
+        self._implementation_error: PluginError | None = None
         self._lock = threading.Lock()
 
     def missing_modules(self) -> list[str]:
         """Required SDK modules that cannot be imported here (checked without importing)."""
-        return [m for m in self.declaration.requires_modules if importlib.util.find_spec(m) is None]
+        missing = []
+        for module in self.declaration.requires_modules:
+            try:
+                found = importlib.util.find_spec(module) is not None
+            except (ImportError, ValueError):
+                found = False
+            if not found:
+                missing.append(module)
+        return missing
+
+    def _not_local(self, missing: list[str]) -> PluginError:
+        hint = f" ({self.declaration.install_hint})" if self.declaration.install_hint else ""
+        return PluginError(
+            f"connector type '{self.name}' is not available locally: missing "
+            f"{', '.join(missing)}{hint}"
+        )
 
     def hooks(self) -> Any:
         """The hook relay, with the implementation module registered."""
         with self._lock:
             if self._implementation is None:
+                if self._implementation_error is not None:
+                    raise self._implementation_error
                 missing = self.missing_modules()
                 if missing:
-                    hint = (
-                        f" ({self.declaration.install_hint})"
-                        if self.declaration.install_hint
-                        else ""
-                    )
-                    raise PluginError(
-                        f"connector type '{self.name}' is not available locally: missing "
-                        f"{', '.join(missing)}{hint}"
-                    )
+                    raise self._not_local(missing)
                 try:
-                    module = importlib.import_module(self.declaration.implementation)
-                except Exception as exc:
-                    raise PluginError(
-                        f"connector type '{self.name}': cannot import "
-                        f"{self.declaration.implementation}: {exc}"
-                    ) from exc
-                self.manager.register(module, name=f"{self.name}:implementation")
-                self._implementation = module
+                    self._implementation = self._load_implementation()
+                except PluginError as exc:
+                    self._implementation_error = exc
+                    self.record.status = (
+                        INCOMPATIBLE if isinstance(exc, IncompatiblePlugin) else FAILED
+                    )
+                    self.record.error = exc.message
+                    raise
         return self.manager.hook
+
+    def _load_implementation(self) -> Any:
+        name = self.declaration.implementation
+        label = f"connector type '{self.name}' (implementation {name})"
+        try:
+            module = importlib.import_module(name)
+        except Exception as exc:
+            raise PluginError(f"connector type '{self.name}': {import_failure(name, exc)}") from exc
+        if not self.manager.is_registered(module):  # it may be the declaration module itself
+            register_strictly(
+                self.manager, module, f"{self.name}:implementation", CONNECTOR_TYPES_GROUP, label
+            )
+        implemented = set(hooks_of(self.manager, module)) | set(self.record.hooks)
+        missing = [h for h in REQUIRED_TYPE_HOOKS if h not in implemented]
+        if missing:
+            self.manager.unregister(module)
+            raise PluginError(
+                f"{label} implements no {', '.join(missing)} hook; every connector type "
+                "must verify its credentials"
+            )
+        self.record.hooks = sorted(implemented)
+        return module
 
     def implements(self, hook_name: str) -> bool:
         """Whether the type's plugin implements ``hook_name`` (loads the implementation)."""
@@ -89,27 +163,81 @@ class _LoadedType:
 
 
 class PluginRegistry:
-    """The connector types and tool plugins installed in this environment."""
+    """The connector types and tool plugins installed (and allowed) in this environment."""
 
     def __init__(
         self,
         types_group: str = CONNECTOR_TYPES_GROUP,
         plugins_group: str = PLUGINS_GROUP,
+        selection: PluginSelection | None = None,
     ) -> None:
         self._types_group = types_group
         self._plugins_group = plugins_group
+        self.selection = selection if selection is not None else PluginSelection.from_env()
         self._loaded: dict[str, _LoadedType] = {}
         self._failed: dict[str, str] = {}
-        self._names: list[str] | None = None
-        self._open: pluggy.PluginManager | None = None
+        self._records: dict[tuple[str, str], EntryPointRecord] = {}
+        self._entry_points: dict[str, list[EntryPoint]] = {}
+        self._distributions: dict[tuple[str, str, str], str | None] | None = None
+        self._open: OpenPlugins | None = None
         self._lock = threading.RLock()
 
+    # -- entry points -------------------------------------------------------------
+
+    def entry_points(self, group: str) -> list[EntryPoint]:
+        """Every entry point of ``group`` (allowed or not), from stevedore's cache."""
+        if group not in self._entry_points:
+            from stevedore import NamedExtensionManager
+
+            manager: NamedExtensionManager[Any] = NamedExtensionManager(group, names=[])
+            found = manager.list_entry_points()
+            self._entry_points[group] = sorted(found, key=lambda ep: (ep.name, ep.value))
+        return self._entry_points[group]
+
+    def distribution_of(self, entry_point: EntryPoint) -> str | None:
+        """The name of the distribution that declares ``entry_point`` (scans installed ones)."""
+        if self._distributions is None:
+            from importlib.metadata import distributions
+
+            found: dict[tuple[str, str, str], str | None] = {}
+            for dist in distributions():
+                try:
+                    name = dist.metadata["Name"]
+                    points = list(dist.entry_points)
+                except Exception:  # a broken dist-info of some other package
+                    log.debug("cannot read %s", dist, exc_info=True)
+                    points = []
+                for ep in points:
+                    if ep.group in (self._types_group, self._plugins_group):
+                        found.setdefault((ep.group, ep.name, ep.value), name)
+            self._distributions = found
+        return self._distributions.get((entry_point.group, entry_point.name, entry_point.value))
+
+    def allowed(self, entry_point: EntryPoint) -> bool:
+        """Whether ``KEYBROKER_PLUGINS`` / ``KEYBROKER_DISABLE_PLUGINS`` let it load."""
+        if not self.selection.restricts:
+            return True
+        return self.selection.allows(entry_point.name, self.distribution_of(entry_point))
+
+    def record(self, entry_point: EntryPoint) -> EntryPointRecord:
+        """The load record of an entry point (created, not loaded, on first use)."""
+        key = (entry_point.group, f"{entry_point.name}={entry_point.value}")
+        if key not in self._records:
+            self._records[key] = EntryPointRecord(
+                group=entry_point.group, name=entry_point.name, value=entry_point.value
+            )
+            if not self.allowed(entry_point):
+                self._records[key].status = DISABLED
+                self._records[key].error = self.selection.reason(
+                    entry_point.name, self.distribution_of(entry_point)
+                )
+        return self._records[key]
+
+    # -- connector types ----------------------------------------------------------
+
     def names(self) -> list[str]:
-        """Names of every declared connector type, without importing any plugin."""
-        if self._names is None:
-            manager: NamedExtensionManager[Any] = NamedExtensionManager(self._types_group, names=[])
-            self._names = sorted(set(manager.entry_points_names()))
-        return self._names
+        """Names of every allowed connector type, without importing any plugin."""
+        return sorted({ep.name for ep in self.entry_points(self._types_group) if self.allowed(ep)})
 
     def _load(self, name: str) -> _LoadedType | None:
         with self._lock:
@@ -117,35 +245,57 @@ class PluginRegistry:
                 return self._loaded[name]
             if name in self._failed:
                 return None
-            failures: list[str] = []
-
-            def on_failure(_manager: Any, entry_point: Any, exc: BaseException) -> None:
-                failures.append(f"cannot load {entry_point.value}: {exc}")
-
-            manager: NamedExtensionManager[Any] = NamedExtensionManager(
-                self._types_group, names=[name], on_load_failure_callback=on_failure
-            )
-            extensions = list(manager)
-            if not extensions:
-                self._failed[name] = failures[0] if failures else "not installed"
+            candidates = [ep for ep in self.entry_points(self._types_group) if ep.name == name]
+            allowed = [ep for ep in candidates if self.allowed(ep)]
+            for ep in candidates:
+                self.record(ep)
+            if not allowed:
+                self._failed[name] = "not installed"
                 return None
+            if len(allowed) > 1:
+                message = (
+                    f"declared by {len(allowed)} entry points "
+                    f"({', '.join(ep.value for ep in allowed)}); uninstall all but one"
+                )
+                for ep in allowed:
+                    self.record(ep).status, self.record(ep).error = FAILED, message
+                self._failed[name] = message
+                return None
+            entry_point = allowed[0]
+            record = self.record(entry_point)
             try:
-                loaded = _LoadedType(name, extensions[0].plugin)
-            except Exception as exc:
+                module, new_modules = import_entry_point(entry_point)
+                loaded = _LoadedType(record, module, new_modules)
+            except IncompatiblePlugin as exc:
+                record.status, record.error = INCOMPATIBLE, exc.message
+            except PluginError as exc:
+                record.status, record.error = FAILED, exc.message
+            except Exception as exc:  # a broken third-party plugin is reported, not fatal
                 log.debug("plugin %s failed", name, exc_info=True)
-                self._failed[name] = f"invalid plugin: {exc}"
-                return None
-            self._loaded[name] = loaded
-            return loaded
+                record.status, record.error = FAILED, import_failure(entry_point.value, exc)
+            else:
+                record.status = LOADED
+                self._loaded[name] = loaded
+                return loaded
+            self._failed[name] = record.error or "failed"
+            return None
 
     def _require(self, name: str) -> _LoadedType:
         loaded = self._load(name)
         if loaded is None:
             if name not in self.names():
-                known = ", ".join(self.names()) or "none installed"
-                raise NotFoundError(f"unknown connector type '{name}'; known types: {known}")
+                raise NotFoundError(self._unknown_type_message(name))
             raise PluginError(f"connector type '{name}' is unavailable: {self._failed[name]}")
         return loaded
+
+    def _unknown_type_message(self, name: str) -> str:
+        known = ", ".join(self.names()) or "none installed"
+        message = f"unknown connector type '{name}'; known types: {known}"
+        left_out = [ep for ep in self.entry_points(self._types_group) if ep.name == name]
+        if left_out:
+            reason = self.selection.reason(name, self.distribution_of(left_out[0]))
+            message += f" ('{name}' is installed but {reason})"
+        return message
 
     def declaration(self, name: str) -> ConnectorType:
         """The declaration of connector type ``name``; raises ``NotFoundError``/``PluginError``."""
@@ -154,8 +304,7 @@ class PluginRegistry:
     def availability(self, name: str) -> TypeAvailability:
         """Where connector type ``name`` can be used from here (never raises for broken plugins)."""
         if name not in self.names():
-            known = ", ".join(self.names()) or "none installed"
-            raise NotFoundError(f"unknown connector type '{name}'; known types: {known}")
+            raise NotFoundError(self._unknown_type_message(name))
         loaded = self._load(name)
         if loaded is None:
             return TypeAvailability(connector_type=name, local_problem=self._failed[name])
@@ -183,32 +332,57 @@ class PluginRegistry:
         """Whether connector type ``name`` implements the per-type hook ``hook_name``."""
         return self._require(name).implements(hook_name)
 
-    def open_hooks(self) -> Any:
-        """The open hooks, with every plugin of the ``keybroker.plugins`` group registered."""
+    # -- local tools and open hooks -----------------------------------------------------
+
+    def _open_plugins(self) -> OpenPlugins:
         with self._lock:
             if self._open is None:
-                manager = pluggy.PluginManager(PROJECT_NAME)
-                manager.add_hookspecs(OpenHooks)
+                opened = OpenPlugins()
+                opened.load(self.entry_points(self._plugins_group), self.record)
+                self._open = opened
+            return self._open
 
-                def on_failure(_manager: Any, entry_point: Any, exc: BaseException) -> None:
-                    log.warning("plugin %s could not be loaded: %s", entry_point.value, exc)
-
-                extensions: NamedExtensionManager[Any] = NamedExtensionManager(
-                    self._plugins_group, names=[], on_load_failure_callback=on_failure
-                )
-                names = sorted(set(extensions.entry_points_names()))
-                for ext in NamedExtensionManager(
-                    self._plugins_group, names=names, on_load_failure_callback=on_failure
-                ):
-                    try:
-                        manager.register(ext.plugin, name=ext.name)
-                    except Exception as exc:  # a broken third-party plugin is reported, not fatal
-                        log.warning("plugin %s could not be registered: %s", ext.name, exc)
-                self._open = manager
-            return self._open.hook
+    def open_hooks(self) -> Any:
+        """The open hooks, with every allowed plugin of the ``keybroker.plugins`` group."""
+        return self._open_plugins().hook
 
     def register_open_plugin(self, plugin: object, name: str | None = None) -> None:
-        """Register an open-hook plugin object directly (tests, embedding applications)."""
-        self.open_hooks()
-        assert self._open is not None
-        self._open.register(plugin, name=name)
+        """Register an open-hook plugin object directly (tests, embedding applications).
+
+        Checked like an installed plugin; raises ``PluginError`` when refused.
+        """
+        with self._lock:
+            label = name or str(getattr(plugin, "__name__", type(plugin).__name__))
+            record = EntryPointRecord(group=PLUGINS_GROUP, name=label, value=label)
+            self._open_plugins().add(plugin, label, record)
+            self._records[(PLUGINS_GROUP, f"{label}={label}")] = record
+
+    def local_tools(self) -> list[LocalTool]:
+        """Every local tool the allowed plugins declare, by name."""
+        return self._open_plugins().tools()
+
+    def configure_local_tool(self, tool: str, request: LocalLoginRequest) -> LoginResult:
+        """Call ``configure_local_tool`` on the plugin of ``tool`` alone."""
+        return self._open_plugins().configure(tool, request)
+
+    # -- inspection ----------------------------------------------------------------------
+
+    def load_everything(self) -> list[EntryPointRecord]:
+        """Load every plugin fully (declarations first, then implementations); return records.
+
+        For ``keybroker plugin list``: slow, since it imports every SDK that is installed.
+        """
+        names = sorted({ep.name for ep in self.entry_points(self._types_group)})
+        for name in names:
+            self._load(name)
+        for name in names:
+            loaded = self._loaded.get(name)
+            if loaded is not None and not loaded.missing_modules():
+                with suppress(PluginError):  # recorded on the entry point
+                    loaded.hooks()
+            elif loaded is not None:
+                loaded.record.warnings.append(str(loaded._not_local(loaded.missing_modules())))
+        self._open_plugins()
+        for ep in [*self.entry_points(self._types_group), *self.entry_points(self._plugins_group)]:
+            self.record(ep)
+        return sorted(self._records.values(), key=lambda r: (r.group, r.name, r.value))

@@ -8,6 +8,7 @@ renders anything and never assumes which store it has.
 from __future__ import annotations
 
 import builtins
+import functools
 import logging
 import re
 import traceback
@@ -903,12 +904,21 @@ class ConnectorService:
         name_or_id: str,
         resource_type: str | None = None,
         resource_id: str | None = None,
-    ) -> LoginResult:
-        """Configure a local tool (kubectl, docker, ...) with access to one resource."""
+        tools: builtins.list[str] | None = None,
+    ) -> builtins.list[LoginResult]:
+        """Configure local tools (kubectl, docker, ...) with access to one resource.
+
+        Every installed tool that configures the connector client's type is
+        configured, or only those named in ``tools``. A tool that fails is
+        reported in its result; when every tool fails, the first error is raised.
+        """
         connector, declaration, config, target_type, target_id = self._resolve(
             name_or_id, resource_type, resource_id, need_instance=True
         )
         client = self._derive(connector, declaration, config, target_type, target_id)
+        chosen = self._local_tools(client, target_type, tools)
+        if client.connector_type in self.registry.names():
+            self._config(self.registry.declaration(client.connector_type), client)
         request = LocalLoginRequest(
             source_id=connector.id,
             source_name=connector.name,
@@ -917,15 +927,41 @@ class ConnectorService:
             client=client,
             refresh_env=self.settings.refresh_env(),
         )
-        open_hooks = self.registry.open_hooks()
-        result = self._guard(client, lambda: open_hooks.configure_local_tool(request=request))
-        if result is None:
-            raise UsageError(
-                f"no installed plugin configures a local tool for resource type '{target_type}'"
-                " (install keybroker[kubernetes] or keybroker[docker])"
-            )
+        results: builtins.list[LoginResult] = []
+        errors: builtins.list[KeybrokerError] = []
+        for tool in chosen:
+            configure = functools.partial(self.registry.configure_local_tool, tool, request)
+            try:
+                results.append(self._guard(client, configure))
+            except KeybrokerError as exc:
+                errors.append(exc)
+                results.append(LoginResult(tool=tool, error=str(exc)))
+        if len(errors) == len(chosen):
+            raise errors[0]
         self._emit("login", connector, resource_type=target_type, resource_id=target_id)
-        return result  # type: ignore[no-any-return]
+        return results
+
+    def _local_tools(
+        self, client: Connector, resource_type: str, wanted: builtins.list[str] | None
+    ) -> builtins.list[str]:
+        """The names of the tools to configure for ``client``; ``UsageError`` if none fits."""
+        every = self.registry.local_tools()
+        fitting = [t.tool for t in every if t.covers(client.connector_type, resource_type)]
+        if not fitting:
+            raise UsageError(
+                f"no installed plugin configures a local tool for {client.connector_type} "
+                f"clients of resource type '{resource_type}' (install keybroker[kubernetes] "
+                "or keybroker[docker]; 'keybroker plugin list' shows what is installed)"
+            )
+        if not wanted:
+            return fitting
+        unknown = [w for w in wanted if w not in fitting]
+        if unknown:
+            raise UsageError(
+                f"local tool '{unknown[0]}' does not configure resource type "
+                f"'{resource_type}'; tools that do: {', '.join(fitting)}"
+            )
+        return [t for t in fitting if t in wanted]
 
     def expires_in(self, connector: Connector) -> timedelta | None:
         """Time left before the connector's own credentials expire, if they do."""

@@ -24,6 +24,18 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 
+class NotSecret:
+    """Marks an attribute whose name looks secret but whose value is not.
+
+    keybroker refuses a plain ``str`` attribute named like a secret (``*_password``,
+    ``*_token``, ``*_secret``, ``*_key``); annotate a public one, such as a
+    public key, with ``Annotated[str, NotSecret()]``.
+    """
+
+    def __repr__(self) -> str:
+        return "NotSecret()"
+
+
 class AuthConfig(BaseModel):
     """Base class of an auth method's attribute schema.
 
@@ -173,11 +185,15 @@ class AuthMethod(BaseModel):
 
 
 class ResourceIdFormat(BaseModel):
-    """One accepted way of writing a resource id, for help texts."""
+    """One accepted way of writing a resource id, for help texts and conformance tests."""
 
     label: str
     pattern: str
     canonical: bool = False
+    example: str = Field(
+        default="",
+        description="a resource id written this way; the conformance kit checks it is accepted",
+    )
 
 
 class ResourceType(BaseModel):
@@ -231,6 +247,27 @@ class ConnectorType(BaseModel):
         ]
 
 
+class LocalTool(BaseModel):
+    """A tool on the user's machine that a plugin configures for connector clients."""
+
+    tool: str = Field(description="identifier 'login --tool' takes, e.g. 'kubectl'")
+    name: str = Field(description="human-readable name, e.g. 'kubectl (kubeconfig)'")
+    description: str = ""
+    connector_types: list[str] = Field(
+        description="connector client types it configures, e.g. ['kubernetes']"
+    )
+    resource_types: list[str] = Field(
+        default_factory=list,
+        description="resource types it configures; empty means every one of those types",
+    )
+
+    def covers(self, connector_type: str, resource_type: str) -> bool:
+        """Whether the tool configures a client of ``connector_type`` for ``resource_type``."""
+        return connector_type in self.connector_types and (
+            not self.resource_types or resource_type in self.resource_types
+        )
+
+
 class TypeAvailability(BaseModel):
     """A connector type as seen from here: its declaration and where it can run."""
 
@@ -260,6 +297,8 @@ __all__ = [
     "AuthMethod",
     "AutoConfiguration",
     "ConnectorType",
+    "LocalTool",
+    "NotSecret",
     "ResourceIdFormat",
     "ResourceType",
     "SecretStr",

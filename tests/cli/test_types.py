@@ -105,7 +105,7 @@ from keybroker.hookspecs import hookimpl
 from keybroker.types import AuthConfig, AuthMethod, ConnectorType, ResourceType
 
 class Config(AuthConfig):
-    token: str
+    url: str
 
 @hookimpl
 def declare_connector_type():

@@ -159,6 +159,10 @@ KUBE_IMPLEMENTATION = textwrap.dedent(
     from keybroker.hookspecs import hookimpl
 
     @hookimpl
+    def verify(connector, config, resource_type, resource_id):
+        return [] if resource_type is None else [config.server]
+
+    @hookimpl
     def build_client(connector, config, resource_type, resource_id, refresh):
         return ("kube-client", config.server, refresh().resource_id)
     """

@@ -484,19 +484,38 @@ def list_resources(
 @click.argument("name_or_id", shell_complete=complete_connectors)
 @resource_type_option()
 @resource_id_option()
+@click.option(
+    "--tool",
+    "tools",
+    multiple=True,
+    help="Configure only this local tool (repeatable); default: every tool installed for "
+    "the resource type.",
+)
 @click.pass_context
 def login(
-    ctx: click.Context, name_or_id: str, resource_type: str | None, resource_id: str | None
+    ctx: click.Context,
+    name_or_id: str,
+    resource_type: str | None,
+    resource_id: str | None,
+    tools: tuple[str, ...],
 ) -> None:
-    """Configure a local tool (kubectl, docker, ...) to reach a resource of a connector."""
+    """Configure local tools (kubectl, docker, ...) to reach a resource of a connector."""
     service = service_of(ctx)
     with spinner(f"Configuring local access through connector '{name_or_id}'..."):
-        result = service.login(name_or_id, resource_type, resource_id)
+        results = service.login(name_or_id, resource_type, resource_id, list(tools) or None)
     from keybroker.cli import render
 
-    for message in result.messages:
-        click.echo(render.line(message))
-    if result.refreshes_itself:
-        click.echo(
-            render.line(f"{result.tool} fetches fresh credentials from keybroker by itself.")
-        )
+    failed = [r for r in results if r.error]
+    for result in results:
+        if result.error:
+            continue
+        for message in result.messages:
+            click.echo(render.line(message))
+        if result.refreshes_itself:
+            click.echo(
+                render.line(f"{result.tool} fetches fresh credentials from keybroker by itself.")
+            )
+    for result in failed:
+        click.echo(render.line(f"Error: {result.tool}: {result.error}"), err=True)
+    if failed:
+        ctx.exit(1)
