@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
-from keybroker.hookspecs import hookimpl
-from keybroker.types import AuthConfig, AuthMethod, ConnectorType, ResourceIdFormat, ResourceType
+from keybroker.plugin import (
+    AuthConfig,
+    AuthMethod,
+    ConnectorType,
+    ResourceIdFormat,
+    ResourceType,
+    hookimpl,
+)
 
 
 class BasicAuthConfig(AuthConfig):
@@ -48,8 +54,10 @@ CONNECTOR_TYPE = ConnectorType(
             description="One path of the service, as listed by GET /index.",
             supports_instances=True,
             resource_id_formats=[
-                ResourceIdFormat(label="path", pattern="/{path}", canonical=True),
-                ResourceIdFormat(label="path without slash", pattern="{path}"),
+                ResourceIdFormat(
+                    label="path", pattern="/{path}", canonical=True, example="/reports"
+                ),
+                ResourceIdFormat(label="path without slash", pattern="{path}", example="reports"),
             ],
         ),
     ],

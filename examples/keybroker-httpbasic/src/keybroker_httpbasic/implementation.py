@@ -12,10 +12,16 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from keybroker.connector import Connector
-from keybroker.errors import AuthorizationError, ConnectionFailure, UsageError
-from keybroker.hookspecs import hookimpl
-from keybroker.types import AuthConfig, AutoConfiguration
+from keybroker.plugin import (
+    AuthConfig,
+    AuthorizationError,
+    AutoConfiguration,
+    ConnectionFailure,
+    Connector,
+    UsageError,
+    config_as,
+    hookimpl,
+)
 from keybroker_httpbasic.declaration import BasicAuthConfig
 
 PATH_PATTERN = re.compile(r"^/?[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*$")
@@ -56,7 +62,7 @@ class BasicAuthClient:
 
 
 def _client(config: AuthConfig) -> BasicAuthClient:
-    assert isinstance(config, BasicAuthConfig)
+    config = config_as(config, BasicAuthConfig)
     return BasicAuthClient(config.url, config.username, config.password.get_secret_value())
 
 
@@ -74,7 +80,7 @@ def canonical_resource_id(resource_type: str, resource_id: str) -> str:
 @hookimpl
 def default_resource_id(resource_type: str, config: AuthConfig) -> str | None:
     """The ``http-server`` resource is named after the URL's host:port."""
-    assert isinstance(config, BasicAuthConfig)
+    config = config_as(config, BasicAuthConfig)
     if resource_type == "http-server":
         return urlsplit(config.url).netloc or None
     return None

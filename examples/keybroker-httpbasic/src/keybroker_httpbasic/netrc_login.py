@@ -6,11 +6,14 @@ import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from keybroker.connector import LoginResult
-from keybroker.errors import UsageError
-from keybroker.events import LocalLoginRequest
-from keybroker.files import write_private
-from keybroker.hookspecs import hookimpl
+from keybroker.plugin import (
+    LocalLoginRequest,
+    LocalTool,
+    LoginResult,
+    UsageError,
+    hookimpl,
+    write_private,
+)
 
 
 def netrc_path() -> Path:
@@ -32,11 +35,23 @@ def _entries(text: str) -> list[list[str]]:
     return entries
 
 
+REQUIRES_PLUGIN_API = 1
+
+
 @hookimpl
-def configure_local_tool(request: LocalLoginRequest) -> LoginResult | None:
+def declare_local_tool() -> LocalTool:
+    """curl and other netrc readers, for ``httpbasic`` connectors."""
+    return LocalTool(
+        tool="netrc",
+        name="netrc file (curl -n)",
+        description="Adds or replaces the service host's machine entry in the netrc file.",
+        connector_types=["httpbasic"],
+    )
+
+
+@hookimpl
+def configure_local_tool(request: LocalLoginRequest) -> LoginResult:
     """Add or replace the ``machine`` entry of the service's host."""
-    if request.client.connector_type != "httpbasic":
-        return None
     host = urlsplit(str(request.client.configuration["url"])).hostname or ""
     path = netrc_path()
     text = path.read_text() if path.exists() else ""

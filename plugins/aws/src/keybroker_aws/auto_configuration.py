@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from keybroker.errors import UsageError
-from keybroker.types import AutoConfiguration
+from keybroker.plugin import AutoConfiguration, UsageError
 
 
 def discover(auth_method: str | None, options: dict[str, str]) -> AutoConfiguration:

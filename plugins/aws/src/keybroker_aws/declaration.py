@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr, field_validator
 
-from keybroker.hookspecs import hookimpl
-from keybroker.types import AuthConfig, AuthMethod, ConnectorType, ResourceIdFormat, ResourceType
+from keybroker.plugin import (
+    AuthConfig,
+    AuthMethod,
+    ConnectorType,
+    ResourceIdFormat,
+    ResourceType,
+    hookimpl,
+)
 from keybroker_aws.resource_ids import check_region
 
 HOUR = 3600
@@ -219,9 +225,15 @@ CONNECTOR_TYPE = ConnectorType(
                 "list buckets."
             ),
             resource_id_formats=[
-                ResourceIdFormat(label="S3 URI", pattern="s3://{bucket}", canonical=True),
-                ResourceIdFormat(label="S3 bucket ARN", pattern="arn:aws:s3:::{bucket}"),
-                ResourceIdFormat(label="bucket name", pattern="{bucket}"),
+                ResourceIdFormat(
+                    label="S3 URI", pattern="s3://{bucket}", canonical=True, example="s3://reports"
+                ),
+                ResourceIdFormat(
+                    label="S3 bucket ARN",
+                    pattern="arn:aws:s3:::{bucket}",
+                    example="arn:aws:s3:::reports",
+                ),
+                ResourceIdFormat(label="bucket name", pattern="{bucket}", example="reports"),
             ],
         ),
         ResourceType(
@@ -237,10 +249,13 @@ CONNECTOR_TYPE = ConnectorType(
                 "access entries or aws-auth ConfigMap."
             ),
             resource_id_formats=[
-                ResourceIdFormat(label="EKS cluster name", pattern="{cluster}", canonical=True),
+                ResourceIdFormat(
+                    label="EKS cluster name", pattern="{cluster}", canonical=True, example="prod"
+                ),
                 ResourceIdFormat(
                     label="EKS cluster ARN",
                     pattern="arn:aws:eks:{region}:{account}:cluster/{cluster}",
+                    example="arn:aws:eks:us-east-1:123456789012:cluster/prod",
                 ),
             ],
         ),
@@ -261,14 +276,17 @@ CONNECTOR_TYPE = ConnectorType(
                     label="registry URI",
                     canonical=True,
                     pattern="{account}.dkr.ecr.{region}.amazonaws.com",
+                    example="123456789012.dkr.ecr.us-east-1.amazonaws.com",
                 ),
                 ResourceIdFormat(
                     label="repository URI",
                     pattern="[https://]{account}.dkr.ecr.{region}.amazonaws.com/{repo}",
+                    example="https://123456789012.dkr.ecr.us-east-1.amazonaws.com/app",
                 ),
                 ResourceIdFormat(
                     label="repository ARN",
                     pattern="arn:aws:ecr:{region}:{account}:repository[/{repo}]",
+                    example="arn:aws:ecr:us-east-1:123456789012:repository/app",
                 ),
             ],
         ),

@@ -10,10 +10,17 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from keybroker.connector import Connector, utcnow
-from keybroker.errors import UsageError
-from keybroker.hookspecs import hookimpl
-from keybroker.types import AuthConfig, AutoConfiguration
+from keybroker.plugin import (
+    AuthConfig,
+    AutoConfiguration,
+    Connector,
+    UsageError,
+    config_as,
+    docker_registry_client,
+    hookimpl,
+    kubernetes_cluster_client,
+    utcnow,
+)
 from keybroker_aws import resources
 from keybroker_aws.declaration import ECR, EKS, GENERIC, S3, RegionConfig
 from keybroker_aws.eks_token import TOKEN_LIFETIME, eks_token
@@ -77,7 +84,7 @@ def canonical_resource_id(resource_type: str, resource_id: str, config: AuthConf
 @hookimpl
 def default_resource_id(resource_type: str, config: AuthConfig) -> str | None:
     """``aws-generic`` is named by the region; the ECR registry needs the account (online)."""
-    assert isinstance(config, RegionConfig)
+    config = config_as(config, RegionConfig)
     return config.region if resource_type == GENERIC else None
 
 
@@ -86,7 +93,7 @@ def verify(
     connector: Connector, config: AuthConfig, resource_type: str | None, resource_id: str | None
 ) -> list[str]:
     """GetCallerIdentity (multi-type), list (multi-instance) or check one resource."""
-    assert isinstance(config, RegionConfig)
+    config = config_as(config, RegionConfig)
     check_known_region(config)
     session = effective_session(connector, config, resource_type, resource_id)
     if resource_type is None:
@@ -131,16 +138,11 @@ def _eks_client(connector: Connector, config: RegionConfig, cluster: str) -> Con
         except (ValueError, UnicodeDecodeError):
             decoded = ""
         ca_pem = decoded if "BEGIN CERTIFICATE" in decoded else None
-    from keybroker_kubernetes.names import cluster_name
-
-    return Connector(
-        name=connector.name,
-        connector_type="kubernetes",
-        auth_method="token",
-        resource_type="kubernetes-cluster",
-        resource_id=cluster_name(endpoint),
-        configuration={"server": endpoint, "certificate_authority": ca_pem, "insecure": False},
-        secrets={"token": SecretStr(eks_token(session, config, cluster))},
+    return kubernetes_cluster_client(
+        connector,
+        server=endpoint,
+        token=eks_token(session, config, cluster),
+        certificate_authority=ca_pem,
         expires_at=utcnow() + TOKEN_LIFETIME,
     )
 
@@ -156,14 +158,11 @@ def _ecr_client(connector: Connector, config: RegionConfig, registry: str | None
     expires_at: datetime | None = data.get("expiresAt")
     if expires_at is None or expires_at <= utcnow():
         expires_at = utcnow() + ECR_TOKEN_LIFETIME  # e.g. emulators that report a past expiry
-    return Connector(
-        name=connector.name,
-        connector_type="docker",
-        auth_method="password",
-        resource_type="docker-registry",
-        resource_id=host,
-        configuration={"registry": host, "username": username or "AWS"},
-        secrets={"password": SecretStr(password)},
+    return docker_registry_client(
+        connector,
+        registry=host,
+        username=username or "AWS",
+        password=password,
         expires_at=expires_at.astimezone(UTC),
     )
 
@@ -198,7 +197,7 @@ def derive_client(
     connector: Connector, config: AuthConfig, resource_type: str, resource_id: str | None
 ) -> Connector | None:
     """EKS -> kubernetes token connector, ECR -> docker connector, S3/generic -> scoped STS."""
-    assert isinstance(config, RegionConfig)
+    config = config_as(config, RegionConfig)
     check_known_region(config)
     if resource_type == EKS:
         if resource_id is None:
@@ -233,7 +232,7 @@ def build_client(
     EKS and ECR return None: keybroker derives a kubernetes or docker connector
     client and asks those plugins for the Python client.
     """
-    assert isinstance(config, RegionConfig)
+    config = config_as(config, RegionConfig)
     if resource_type not in (GENERIC, S3):
         return None
     check_known_region(config)

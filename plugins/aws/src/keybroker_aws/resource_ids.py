@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from keybroker.errors import UsageError
+from keybroker.plugin import UsageError
 
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 BUCKET_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from keybroker.errors import AuthorizationError, OperationError
+from keybroker.plugin import AuthorizationError, OperationError
 from keybroker_aws.declaration import ECR, EKS, GENERIC, S3, RegionConfig
 from keybroker_aws.errors import aws_errors, call
 from keybroker_aws.resource_ids import bucket_name

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from keybroker.connector import Connector, utcnow
+from keybroker.plugin import Connector, config_as, utcnow
 from keybroker_aws.declaration import (
     FederationTokenConfig,
     IAMRoleConfig,
@@ -102,7 +102,7 @@ def base_session(config: RegionConfig) -> Identity:
     """The connector's own (configured or ambient) credentials."""
     if isinstance(config, ImplicitConfig):
         return Identity(implicit=True, profile_name=config.profile_name)
-    assert isinstance(config, SecretKeyConfig)
+    config = config_as(config, SecretKeyConfig)
     token = (
         config.aws_session_token.get_secret_value() if isinstance(config, STSTokenConfig) else None
     )

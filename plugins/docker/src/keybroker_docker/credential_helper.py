@@ -32,8 +32,8 @@ def _get(server_url: str) -> int:
         print(NOT_FOUND)
         return 1
     os.environ.update({str(k): str(v) for k, v in (entry.get("env") or {}).items()})
-    from keybroker.errors import KeybrokerError
-    from keybroker.service import ConnectorService
+    from keybroker import ConnectorService
+    from keybroker.plugin import KeybrokerError
 
     try:
         client = ConnectorService().issue_client(

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr, field_validator
 
-from keybroker.hookspecs import hookimpl
-from keybroker.types import AuthConfig, AuthMethod, ConnectorType, ResourceIdFormat, ResourceType
+from keybroker.plugin import (
+    AuthConfig,
+    AuthMethod,
+    ConnectorType,
+    ResourceIdFormat,
+    ResourceType,
+    hookimpl,
+)
 from keybroker_docker.names import canonical_registry
 
 RESOURCE_TYPE = "docker-registry"
@@ -70,9 +76,22 @@ CONNECTOR_TYPE = ConnectorType(
             ),
             supports_instances=False,
             resource_id_formats=[
-                ResourceIdFormat(label="registry host", pattern="{host}[:{port}]", canonical=True),
-                ResourceIdFormat(label="registry URL", pattern="https://{host}[:{port}]"),
-                ResourceIdFormat(label="image reference", pattern="{host}/{repository}[:{tag}]"),
+                ResourceIdFormat(
+                    label="registry host",
+                    pattern="{host}[:{port}]",
+                    canonical=True,
+                    example="ghcr.io",
+                ),
+                ResourceIdFormat(
+                    label="registry URL",
+                    pattern="https://{host}[:{port}]",
+                    example="https://127.0.0.1:5000",
+                ),
+                ResourceIdFormat(
+                    label="image reference",
+                    pattern="{host}/{repository}[:{tag}]",
+                    example="ghcr.io/org/app:1.0",
+                ),
             ],
         )
     ],

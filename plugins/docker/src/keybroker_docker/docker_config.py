@@ -15,11 +15,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from keybroker.connector import LoginResult
-from keybroker.events import LocalLoginRequest
-from keybroker.files import write_private
-from keybroker.hookspecs import hookimpl
-from keybroker_docker.declaration import RESOURCE_TYPE
+from keybroker.plugin import (
+    DOCKER,
+    DOCKER_REGISTRY,
+    LocalLoginRequest,
+    LocalTool,
+    LoginResult,
+    hookimpl,
+    write_private,
+)
 
 HELPER_NAME = "keybroker"
 HELPER_EXECUTABLE = f"docker-credential-{HELPER_NAME}"
@@ -44,10 +48,21 @@ def helper_location() -> str | None:
 
 
 @hookimpl
-def configure_local_tool(request: LocalLoginRequest) -> LoginResult | None:
+def declare_local_tool() -> LocalTool:
+    """The docker client, configured through its config.json, for registry clients."""
+    return LocalTool(
+        tool="docker",
+        name="docker client (config.json)",
+        description="Writes the registry's credentials, or for temporary ones a credential "
+        "helper entry, into the docker client's config.json.",
+        connector_types=[DOCKER],
+        resource_types=[DOCKER_REGISTRY],
+    )
+
+
+@hookimpl
+def configure_local_tool(request: LocalLoginRequest) -> LoginResult:
     """Write the registry's entry into the docker client's config.json."""
-    if request.resource_type != RESOURCE_TYPE or request.client.connector_type != "docker":
-        return None
     from keybroker_docker.implementation import docker_config_dir, read_docker_config
     from keybroker_docker.names import canonical_registry, config_key
 

@@ -9,10 +9,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from keybroker.connector import Connector
-from keybroker.errors import UsageError
-from keybroker.hookspecs import hookimpl
-from keybroker.types import AuthConfig, AutoConfiguration
+from keybroker.plugin import (
+    AuthConfig,
+    AutoConfiguration,
+    Connector,
+    UsageError,
+    config_as,
+    hookimpl,
+)
 from keybroker_docker.declaration import RESOURCE_TYPE, PasswordConfig
 from keybroker_docker.names import canonical_registry, config_key
 from keybroker_docker.registry_api import RegistrySession
@@ -27,7 +31,7 @@ def canonical_resource_id(resource_type: str, resource_id: str) -> str:
 @hookimpl
 def default_resource_id(resource_type: str, config: AuthConfig) -> str | None:
     """The registry's name comes from the ``registry`` attribute (Docker Hub by default)."""
-    assert isinstance(config, PasswordConfig)
+    config = config_as(config, PasswordConfig)
     return canonical_registry(config.registry)
 
 
@@ -40,7 +44,7 @@ def verify(
     connector: Connector, config: AuthConfig, resource_type: str | None, resource_id: str | None
 ) -> list[str]:
     """Log in to the registry's /v2/ endpoint."""
-    assert isinstance(config, PasswordConfig)
+    config = config_as(config, PasswordConfig)
     name = canonical_registry(config.registry)
     if resource_id is not None and resource_id != name:
         raise UsageError(f"this connector reaches registry '{name}', not '{resource_id}'")
@@ -124,7 +128,7 @@ def build_client(
     connector: Connector, config: AuthConfig, refresh: Callable[[], Connector] | None
 ) -> Any:
     """A logged-in ``docker.DockerClient`` when a daemon answers, else a registry session."""
-    assert isinstance(config, PasswordConfig)
+    config = config_as(config, PasswordConfig)
     if connector.expires_at is None:
         client = _daemon_client(config)
         if client is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from keybroker.errors import UsageError
+from keybroker.plugin import UsageError
 
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_ALIASES = {

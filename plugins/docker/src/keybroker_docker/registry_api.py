@@ -8,8 +8,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from keybroker.connector import Connector, utcnow
-from keybroker.errors import AuthorizationError, ConnectionFailure
+from keybroker.plugin import AuthorizationError, ConnectionFailure, Connector, utcnow
 from keybroker_docker.names import api_base_url, canonical_registry
 
 TIMEOUT_SECONDS = 10.0

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from keybroker.errors import AuthorizationError, ConnectionFailure
+from keybroker.plugin import AuthorizationError, ConnectionFailure, config_as
 from keybroker_kubernetes.declaration import (
     ClientCertificateConfig,
     ClusterConfig,
@@ -52,7 +52,7 @@ def authorization_header(config: ClusterConfig) -> str | None:
         return None
     if isinstance(config, TokenConfig):
         return f"Bearer {config.token.get_secret_value()}"
-    assert isinstance(config, PasswordConfig)
+    config = config_as(config, PasswordConfig)
     pair = f"{config.username}:{config.password.get_secret_value()}"
     return "Basic " + base64.b64encode(pair.encode()).decode()
 

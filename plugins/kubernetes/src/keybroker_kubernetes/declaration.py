@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr, field_validator
 
-from keybroker.hookspecs import hookimpl
-from keybroker.types import AuthConfig, AuthMethod, ConnectorType, ResourceIdFormat, ResourceType
+from keybroker.plugin import (
+    AuthConfig,
+    AuthMethod,
+    ConnectorType,
+    ResourceIdFormat,
+    ResourceType,
+    hookimpl,
+)
 from keybroker_kubernetes.names import parse_server
 
 RESOURCE_TYPE = "kubernetes-cluster"
@@ -174,9 +180,16 @@ CONNECTOR_TYPE = ConnectorType(
             supports_instances=False,
             resource_id_formats=[
                 ResourceIdFormat(
-                    label="API server host", pattern="{host}[:{port}]", canonical=True
+                    label="API server host",
+                    pattern="{host}[:{port}]",
+                    canonical=True,
+                    example="10.0.0.1:6443",
                 ),
-                ResourceIdFormat(label="API server URL", pattern="https://{host}[:{port}]"),
+                ResourceIdFormat(
+                    label="API server URL",
+                    pattern="https://{host}[:{port}]",
+                    example="https://k8s.example.com",
+                ),
             ],
         )
     ],

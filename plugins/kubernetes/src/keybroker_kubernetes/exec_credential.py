@@ -33,8 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resource-type", default="kubernetes-cluster")
     parser.add_argument("--resource-id")
     args = parser.parse_args(argv)
-    from keybroker.errors import KeybrokerError
-    from keybroker.service import ConnectorService
+    from keybroker import ConnectorService
+    from keybroker.plugin import KeybrokerError
 
     try:
         client = ConnectorService().issue_client(

@@ -7,10 +7,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from keybroker.connector import Connector
-from keybroker.errors import UsageError
-from keybroker.hookspecs import hookimpl
-from keybroker.types import AuthConfig, AutoConfiguration
+from keybroker.plugin import (
+    AuthConfig,
+    AutoConfiguration,
+    Connector,
+    UsageError,
+    config_as,
+    hookimpl,
+)
 from keybroker_kubernetes.api_server import ApiServer
 from keybroker_kubernetes.declaration import RESOURCE_TYPE, ClusterConfig
 from keybroker_kubernetes.names import canonical_cluster, cluster_name
@@ -25,7 +29,7 @@ def canonical_resource_id(resource_type: str, resource_id: str) -> str:
 @hookimpl
 def default_resource_id(resource_type: str, config: AuthConfig) -> str | None:
     """The cluster's name comes from the server URL alone."""
-    assert isinstance(config, ClusterConfig)
+    config = config_as(config, ClusterConfig)
     return cluster_name(config.server)
 
 
@@ -34,7 +38,7 @@ def verify(
     connector: Connector, config: AuthConfig, resource_type: str | None, resource_id: str | None
 ) -> list[str]:
     """Read /version and list namespaces with the credentials."""
-    assert isinstance(config, ClusterConfig)
+    config = config_as(config, ClusterConfig)
     name = cluster_name(config.server)
     if resource_id is not None and resource_id != name:
         raise UsageError(f"this connector reaches cluster '{name}', not '{resource_id}'")
@@ -117,5 +121,5 @@ def build_client(
     """A ``kubernetes.client.ApiClient`` for the cluster, renewing temporary tokens."""
     from keybroker_kubernetes.python_client import api_client
 
-    assert isinstance(config, ClusterConfig)
+    config = config_as(config, ClusterConfig)
     return api_client(connector, config, refresh)

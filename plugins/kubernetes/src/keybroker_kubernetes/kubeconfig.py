@@ -9,8 +9,7 @@ from typing import Any
 
 import yaml
 
-from keybroker.errors import UsageError
-from keybroker.files import write_private
+from keybroker.plugin import UsageError, write_private
 
 
 def kubeconfig_path() -> Path:

@@ -10,10 +10,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from keybroker.connector import LoginResult
-from keybroker.events import LocalLoginRequest
-from keybroker.hookspecs import hookimpl
-from keybroker_kubernetes.declaration import RESOURCE_TYPE
+from keybroker.plugin import (
+    KUBERNETES,
+    KUBERNETES_CLUSTER,
+    LocalLoginRequest,
+    LocalTool,
+    LoginResult,
+    hookimpl,
+)
 
 EXEC_API_VERSION = "client.authentication.k8s.io/v1"
 CREDENTIAL_SCRIPT = "keybroker-kube-credential"
@@ -80,10 +84,20 @@ def user_entry(request: LocalLoginRequest) -> tuple[dict[str, Any], bool]:
 
 
 @hookimpl
-def configure_local_tool(request: LocalLoginRequest) -> LoginResult | None:
+def declare_local_tool() -> LocalTool:
+    """kubectl, configured through its kubeconfig file, for Kubernetes cluster clients."""
+    return LocalTool(
+        tool="kubectl",
+        name="kubectl (kubeconfig)",
+        description="Merges a context for the cluster into the kubeconfig and makes it current.",
+        connector_types=[KUBERNETES],
+        resource_types=[KUBERNETES_CLUSTER],
+    )
+
+
+@hookimpl
+def configure_local_tool(request: LocalLoginRequest) -> LoginResult:
     """Merge a context for the cluster into the kubeconfig and make it current."""
-    if request.resource_type != RESOURCE_TYPE or request.client.connector_type != "kubernetes":
-        return None
     from keybroker_kubernetes.kubeconfig import (
         cluster_entry,
         kubeconfig_path,

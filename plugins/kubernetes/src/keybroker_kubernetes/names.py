@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from keybroker.errors import UsageError
+from keybroker.plugin import UsageError
 
 
 def parse_server(server: str) -> tuple[str, str, int | None]:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from keybroker.connector import Connector, utcnow
+from keybroker.plugin import Connector, utcnow
 from keybroker_kubernetes.api_server import authorization_header
 from keybroker_kubernetes.declaration import ClientCertificateConfig, ClusterConfig, TokenConfig
 
