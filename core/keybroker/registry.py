@@ -108,7 +108,7 @@ class _LoadedType:
                 missing.append(module)
         return missing
 
-    def _not_local(self, missing: list[str]) -> PluginError:
+    def not_local_error(self, missing: list[str]) -> PluginError:
         hint = f" ({self.declaration.install_hint})" if self.declaration.install_hint else ""
         return PluginError(
             f"connector type '{self.name}' is not available locally: missing "
@@ -123,7 +123,7 @@ class _LoadedType:
                     raise self._implementation_error
                 missing = self.missing_modules()
                 if missing:
-                    raise self._not_local(missing)
+                    raise self.not_local_error(missing)
                 try:
                     self._implementation = self._load_implementation()
                 except PluginError as exc:
@@ -171,14 +171,14 @@ class PluginRegistry:
         plugins_group: str = PLUGINS_GROUP,
         selection: PluginSelection | None = None,
     ) -> None:
-        self._types_group = types_group
-        self._plugins_group = plugins_group
+        self.types_group = types_group
+        self.plugins_group = plugins_group
         self.selection = selection if selection is not None else PluginSelection.from_env()
         self._loaded: dict[str, _LoadedType] = {}
         self._failed: dict[str, str] = {}
         self._records: dict[tuple[str, str], EntryPointRecord] = {}
         self._entry_points: dict[str, list[EntryPoint]] = {}
-        self._distributions: dict[tuple[str, str, str], str | None] | None = None
+        self._distributions: dict[tuple[str, str, str], tuple[str, str]] | None = None
         self._open: OpenPlugins | None = None
         self._lock = threading.RLock()
 
@@ -194,30 +194,34 @@ class PluginRegistry:
             self._entry_points[group] = sorted(found, key=lambda ep: (ep.name, ep.value))
         return self._entry_points[group]
 
-    def distribution_of(self, entry_point: EntryPoint) -> str | None:
-        """The name of the distribution that declares ``entry_point`` (scans installed ones)."""
+    def distribution_of(self, entry_point: EntryPoint) -> tuple[str, str] | None:
+        """Name and version of the distribution declaring ``entry_point`` (scans installed ones)."""
         if self._distributions is None:
             from importlib.metadata import distributions
 
-            found: dict[tuple[str, str, str], str | None] = {}
+            found: dict[tuple[str, str, str], tuple[str, str]] = {}
             for dist in distributions():
                 try:
-                    name = dist.metadata["Name"]
+                    about = (dist.metadata["Name"], dist.version)
                     points = list(dist.entry_points)
                 except Exception:  # a broken dist-info of some other package
                     log.debug("cannot read %s", dist, exc_info=True)
                     points = []
                 for ep in points:
-                    if ep.group in (self._types_group, self._plugins_group):
-                        found.setdefault((ep.group, ep.name, ep.value), name)
+                    if ep.group in (self.types_group, self.plugins_group):
+                        found.setdefault((ep.group, ep.name, ep.value), about)
             self._distributions = found
         return self._distributions.get((entry_point.group, entry_point.name, entry_point.value))
+
+    def _distribution_name(self, entry_point: EntryPoint) -> str | None:
+        found = self.distribution_of(entry_point)
+        return found[0] if found else None
 
     def allowed(self, entry_point: EntryPoint) -> bool:
         """Whether ``KEYBROKER_PLUGINS`` / ``KEYBROKER_DISABLE_PLUGINS`` let it load."""
         if not self.selection.restricts:
             return True
-        return self.selection.allows(entry_point.name, self.distribution_of(entry_point))
+        return self.selection.allows(entry_point.name, self._distribution_name(entry_point))
 
     def record(self, entry_point: EntryPoint) -> EntryPointRecord:
         """The load record of an entry point (created, not loaded, on first use)."""
@@ -229,7 +233,7 @@ class PluginRegistry:
             if not self.allowed(entry_point):
                 self._records[key].status = DISABLED
                 self._records[key].error = self.selection.reason(
-                    entry_point.name, self.distribution_of(entry_point)
+                    entry_point.name, self._distribution_name(entry_point)
                 )
         return self._records[key]
 
@@ -237,7 +241,7 @@ class PluginRegistry:
 
     def names(self) -> list[str]:
         """Names of every allowed connector type, without importing any plugin."""
-        return sorted({ep.name for ep in self.entry_points(self._types_group) if self.allowed(ep)})
+        return sorted({ep.name for ep in self.entry_points(self.types_group) if self.allowed(ep)})
 
     def _load(self, name: str) -> _LoadedType | None:
         with self._lock:
@@ -245,7 +249,7 @@ class PluginRegistry:
                 return self._loaded[name]
             if name in self._failed:
                 return None
-            candidates = [ep for ep in self.entry_points(self._types_group) if ep.name == name]
+            candidates = [ep for ep in self.entry_points(self.types_group) if ep.name == name]
             allowed = [ep for ep in candidates if self.allowed(ep)]
             for ep in candidates:
                 self.record(ep)
@@ -291,9 +295,9 @@ class PluginRegistry:
     def _unknown_type_message(self, name: str) -> str:
         known = ", ".join(self.names()) or "none installed"
         message = f"unknown connector type '{name}'; known types: {known}"
-        left_out = [ep for ep in self.entry_points(self._types_group) if ep.name == name]
+        left_out = [ep for ep in self.entry_points(self.types_group) if ep.name == name]
         if left_out:
-            reason = self.selection.reason(name, self.distribution_of(left_out[0]))
+            reason = self.selection.reason(name, self._distribution_name(left_out[0]))
             message += f" ('{name}' is installed but {reason})"
         return message
 
@@ -338,7 +342,7 @@ class PluginRegistry:
         with self._lock:
             if self._open is None:
                 opened = OpenPlugins()
-                opened.load(self.entry_points(self._plugins_group), self.record)
+                opened.load(self.entry_points(self.plugins_group), self.record)
                 self._open = opened
             return self._open
 
@@ -372,7 +376,7 @@ class PluginRegistry:
 
         For ``keybroker plugin list``: slow, since it imports every SDK that is installed.
         """
-        names = sorted({ep.name for ep in self.entry_points(self._types_group)})
+        names = sorted({ep.name for ep in self.entry_points(self.types_group)})
         for name in names:
             self._load(name)
         for name in names:
@@ -381,8 +385,8 @@ class PluginRegistry:
                 with suppress(PluginError):  # recorded on the entry point
                     loaded.hooks()
             elif loaded is not None:
-                loaded.record.warnings.append(str(loaded._not_local(loaded.missing_modules())))
+                loaded.record.warnings.append(str(loaded.not_local_error(loaded.missing_modules())))
         self._open_plugins()
-        for ep in [*self.entry_points(self._types_group), *self.entry_points(self._plugins_group)]:
+        for ep in [*self.entry_points(self.types_group), *self.entry_points(self.plugins_group)]:
             self.record(ep)
         return sorted(self._records.values(), key=lambda r: (r.group, r.name, r.value))
