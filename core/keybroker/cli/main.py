@@ -11,6 +11,7 @@ import click
 from keybroker import __version__
 from keybroker.cli.connector import connector
 from keybroker.cli.context import CliState
+from keybroker.cli.plugin import plugin
 
 ALIASES = {"service-connector": "connector"}
 
@@ -110,6 +111,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 cli.add_command(connector)
+cli.add_command(plugin)
 
 
 def main(argv: list[str] | None = None) -> int:
