@@ -51,6 +51,8 @@ class OpenPlugins:
             self.manager.add_hookspecs(spec)
         self._tools: dict[str, LocalTool] = {}
         self._tool_plugins: dict[str, object] = {}
+        self._tool_records: dict[str, EntryPointRecord] = {}
+        self._clashing: dict[str, list[str]] = {}
 
     def load(
         self, entry_points: list[EntryPoint], record: Callable[[EntryPoint], EntryPointRecord]
@@ -99,11 +101,13 @@ class OpenPlugins:
         if TOOL_HOOKS & set(record.hooks):
             try:
                 tool = self._declared_tool(plugin, label, record.hooks)
+                self._refuse_clash(tool.tool, label)
             except PluginError:
                 self.manager.unregister(plugin, name=name)
                 raise
             self._tools[tool.tool] = tool
             self._tool_plugins[tool.tool] = plugin
+            self._tool_records[tool.tool] = record
         record.status = LOADED
 
     def _declared_tool(self, plugin: object, label: str, hooks: list[str]) -> LocalTool:
@@ -119,11 +123,28 @@ class OpenPlugins:
             raise PluginError(
                 f"{label}: declare_local_tool returned {type(tool).__name__}, not a LocalTool"
             )
-        if tool.tool in self._tools:
-            raise PluginError(
-                f"{label} declares local tool '{tool.tool}', which another plugin declares"
-            )
         return tool
+
+    def _refuse_clash(self, tool: str, label: str) -> None:
+        """Refuse a tool name declared twice: neither plugin may configure it."""
+        if tool not in self._tools and tool not in self._clashing:
+            return
+        claimants = self._clashing.setdefault(tool, [])
+        if tool in self._tools:
+            earlier = self._tool_records[tool]
+            claimants.append(f"plugin '{earlier.name}' ({earlier.value})")
+            self.manager.unregister(self._tool_plugins.pop(tool))
+            del self._tools[tool], self._tool_records[tool]
+            earlier.status = FAILED
+            earlier.error = (
+                f"local tool '{tool}' is declared by several plugins ({claimants[0]}, {label}); "
+                "uninstall all but one"
+            )
+        claimants.append(label)
+        raise PluginError(
+            f"local tool '{tool}' is declared by several plugins ({', '.join(claimants)}); "
+            "uninstall all but one"
+        )
 
     @property
     def hook(self) -> Any:
