@@ -12,7 +12,7 @@ installed (a team server with only ``keybroker-aws``) and used where it is (the
 laptop that runs ``kubectl``): there the ``kubernetes`` plugin's declaration
 validates the client like any connector of its type. The attribute names and
 the resource names produced here are the contract; the conformance kit
-(:mod:`keybroker.testing`) checks that the installed basic plugins accept them.
+(``keybroker.testing``) checks that the installed basic plugins accept them.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Each rule protects something the core relies on: unique names so that a name
 means one thing, every resource type reachable so that scopes make sense,
 secrets typed as secrets so that they are encrypted and masked, expiration
-bounds that a user can satisfy. :func:`declaration_problems` lists every
+bounds that a user can satisfy. ``declaration_problems`` lists every
 broken rule in words a plugin author can act on.
 """
 

@@ -1,35 +1,35 @@
 """The plugin contract: every hook a keybroker plugin may implement.
 
 Read this module first when writing a plugin; import what it names from
-:mod:`keybroker.plugin`. There are three kinds of hooks, and the core calls
+``keybroker.plugin``. There are three kinds of hooks, and the core calls
 each kind differently.
 
-**Per-type hooks** (:class:`ConnectorTypeHooks`) are answered only by the plugin
+**Per-type hooks** (``ConnectorTypeHooks``) are answered only by the plugin
 that owns a connector type. A plugin registers one entry point per connector
 type in the group ``keybroker.connector_types``; the entry point names a light
 *declaration module* that implements
-:meth:`~ConnectorTypeHooks.declare_connector_type` and imports no SDK. The
-returned :class:`~keybroker.types.ConnectorType` names an *implementation
+``declare_connector_type`` and imports no SDK. The
+returned ``ConnectorType`` names an *implementation
 module* holding the behaviour hooks; keybroker imports it on first use and
 calls each hook only on the owning plugin, so an implementation never asks
 "is this connector mine?". Every per-type hook stops at the first result.
 
-**Local-tool hooks** (:class:`LocalToolHooks`) belong to plugins that configure
+**Local-tool hooks** (``LocalToolHooks``) belong to plugins that configure
 a tool on the user's machine (kubectl, docker, a third party's podman or
 helm). Such a plugin registers a module in the entry point group
 ``keybroker.plugins`` that declares the tool with
-:meth:`~LocalToolHooks.declare_local_tool`; the core dispatches
-:meth:`~LocalToolHooks.configure_local_tool` only to the tools whose
+``declare_local_tool``; the core dispatches
+``configure_local_tool`` only to the tools whose
 declaration covers the connector client at hand.
 
-**Open hooks** (:class:`OpenHooks`) may be implemented by any module of the
+**Open hooks** (``OpenHooks``) may be implemented by any module of the
 ``keybroker.plugins`` group, and every implementation is called: listeners on
 audit events.
 
 Hook arguments are passed by name; an implementation may accept a subset of
-them. Raise :class:`~keybroker.errors.AuthorizationError` for refused
-credentials, :class:`~keybroker.errors.ConnectionFailure` for an unreachable
-service and :class:`~keybroker.errors.UsageError` for a bad resource id. Never
+them. Raise ``AuthorizationError`` for refused
+credentials, ``ConnectionFailure`` for an unreachable
+service and ``UsageError`` for a bad resource id. Never
 put a secret into an exception message.
 
 Loading is strict: a module registered by an entry point whose ``@hookimpl``
@@ -53,7 +53,7 @@ PROJECT_NAME = "keybroker"
 CONNECTOR_TYPES_GROUP = "keybroker.connector_types"
 PLUGINS_GROUP = "keybroker.plugins"
 
-#: The version of this contract and of :mod:`keybroker.plugin`. It grows by one
+#: The version of this contract and of ``keybroker.plugin``. It grows by one
 #: whenever either gains something a plugin may rely on. A plugin module states
 #: the version it needs as ``REQUIRES_PLUGIN_API = N``; keybroker refuses to load
 #: a module that needs a newer version than this one.
@@ -143,7 +143,7 @@ class ConnectorTypeHooks:
         Args:
             connector: The connector, with its secrets.
             config: Its attributes, validated by the auth method's schema; get
-                them typed with :func:`keybroker.plugin.config_as`.
+                them typed with ``keybroker.plugin.config_as``.
             resource_type: None to only authenticate (a multi-type connector);
                 otherwise the resource type to check.
             resource_id: With ``resource_type`` set, None lists every instance
@@ -197,8 +197,8 @@ class ConnectorTypeHooks:
         """Return a short-lived connector client for one resource.
 
         Build clients of a basic type with
-        :func:`keybroker.plugin.kubernetes_cluster_client` or
-        :func:`keybroker.plugin.docker_registry_client` rather than by hand: the
+        ``keybroker.plugin.kubernetes_cluster_client`` or
+        ``keybroker.plugin.docker_registry_client`` rather than by hand: the
         basic type need not be installed where the client is issued. Stops at
         the first result.
 
@@ -278,7 +278,7 @@ class LocalToolHooks:
         When ``request.client.expires_at`` is set, configure the tool to fetch
         fresh credentials through keybroker (a credential helper) instead of
         writing the temporary ones. Write atomically
-        (:func:`keybroker.plugin.write_private`) and leave unrelated entries
+        (``keybroker.plugin.write_private``) and leave unrelated entries
         untouched; refuse a file you cannot parse rather than overwrite it.
 
         Args:

@@ -2,14 +2,14 @@
 
 Everything a plugin needs is here: the hook marker, the declaration classes,
 the connector and error types, and helpers. The hooks themselves are
-documented in :mod:`keybroker.hookspecs`.
+documented in ``keybroker.hookspecs``.
 
 A plugin module may state the version of this API it needs::
 
     REQUIRES_PLUGIN_API = 1
 
 keybroker refuses to load a module that needs a newer API than
-:data:`PLUGIN_API_VERSION` and says so in ``keybroker plugin list``.
+``PLUGIN_API_VERSION`` and says so in ``keybroker plugin list``.
 
 Importing this module stays cheap (a declaration module imports it while
 ``keybroker connector list-types`` runs): the connector and event models, and

@@ -1,13 +1,12 @@
 """Loading one plugin module strictly: API version, hook names, SDK imports, load records.
 
-Used by :mod:`keybroker.registry` for connector types and by
-:mod:`keybroker.open_plugins` for local tools and listeners, so that both kinds
+Used by ``keybroker.registry`` for connector types and by
+``keybroker.open_plugins`` for local tools and listeners, so that both kinds
 of plugin are refused for the same reasons with the same messages.
 """
 
 from __future__ import annotations
 
-import difflib
 import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -89,6 +88,8 @@ def _unknown_hook_message(group: str, function: str, label: str) -> str:
         for name in vars(cls)
         if not name.startswith("_") and callable(getattr(cls, name))
     ]
+    import difflib
+
     close = difflib.get_close_matches(function, known, n=1)
     hint = f"did you mean '{close[0]}'? " if close else ""
     return (

@@ -2,8 +2,8 @@
 
 Both take comma-separated names; a name matches a plugin's distribution
 (``keybroker-aws``, spelled with ``-`` or ``_``, any case) or one of its entry
-points (``aws``, ``kubectl``). ``KEYBROKER_PLUGINS`` set (even to the empty
-string) loads only what it names; ``KEYBROKER_DISABLE_PLUGINS`` then removes
+points (``aws``, ``kubectl``). ``KEYBROKER_PLUGINS`` loads only what it
+names (empty counts as unset, as for every keybroker variable); ``KEYBROKER_DISABLE_PLUGINS`` then removes
 what it names. A plugin left out is treated as not installed, except that
 ``keybroker plugin list`` shows it as disabled.
 """
@@ -39,9 +39,9 @@ class PluginSelection:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> PluginSelection:
         """The selection the environment asks for."""
         env = os.environ if environ is None else environ
-        allow = env.get(ALLOW_VARIABLE)
+        allow = env.get(ALLOW_VARIABLE, "").strip()
         return cls(
-            allow=None if allow is None else _names(allow),
+            allow=_names(allow) if allow else None,
             deny=_names(env.get(DENY_VARIABLE, "")),
         )
 

@@ -31,7 +31,6 @@ from keybroker.hookspecs import (
     PROJECT_NAME,
     REQUIRED_TYPE_HOOKS,
 )
-from keybroker.open_plugins import OpenPlugins
 from keybroker.plugin_loading import (
     DISABLED,
     FAILED,
@@ -53,6 +52,7 @@ if TYPE_CHECKING:
 
     from keybroker.connector import LoginResult
     from keybroker.events import LocalLoginRequest
+    from keybroker.open_plugins import OpenPlugins
 
 log = logging.getLogger(__name__)
 
@@ -341,6 +341,8 @@ class PluginRegistry:
     def _open_plugins(self) -> OpenPlugins:
         with self._lock:
             if self._open is None:
+                from keybroker.open_plugins import OpenPlugins
+
                 opened = OpenPlugins()
                 opened.load(self.entry_points(self.plugins_group), self.record)
                 self._open = opened

@@ -1,8 +1,8 @@
 """Declarations a plugin makes about a connector type: plain data, no SDK needed.
 
-A :class:`ConnectorType` lists its :class:`AuthMethod` and :class:`ResourceType`
+A ``ConnectorType`` lists its ``AuthMethod`` and ``ResourceType``
 entries. Each auth method carries a pydantic schema (a subclass of
-:class:`AuthConfig`) whose secret fields are typed :class:`pydantic.SecretStr`.
+``AuthConfig``) whose secret fields are typed ``pydantic.SecretStr``.
 These objects can be listed and rendered without importing the plugin's
 implementation module or its cloud SDK.
 """

@@ -2,7 +2,7 @@
 
 Installed with keybroker and registered as a pytest plugin (entry point
 ``pytest11``), so a plugin's tests get the ``keybroker_*`` fixtures without
-any set-up. Subclass :class:`~keybroker.testing.conformance.ConnectorTypeConformance`
+any set-up. Subclass ``ConnectorTypeConformance``
 to check a connector type against everything the core relies on.
 
 Nothing here is imported by keybroker itself.

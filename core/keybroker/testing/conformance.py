@@ -1,6 +1,6 @@
 """The conformance suite: what the core relies on, checked against one connector type.
 
-Subclass :class:`ConnectorTypeConformance` in a plugin's tests, name the
+Subclass ``ConnectorTypeConformance`` in a plugin's tests, name the
 connector type, and give working credentials against a real peer::
 
     from keybroker.testing import ConnectorTypeConformance, WorkingCredentials
@@ -79,8 +79,8 @@ def _secret_values(attributes: dict[str, Any], method: AuthMethod) -> list[str]:
 class ConnectorTypeConformance:
     """Checks one connector type against the contract; subclass it as ``Test...``.
 
-    Set :attr:`connector_type` and override the :meth:`credentials` fixture.
-    Override :meth:`refused_credentials` when the peer needs set-up before it
+    Set ``connector_type`` and override the ``credentials`` fixture.
+    Override ``refused_credentials`` when the peer needs set-up before it
     refuses anything (by default every secret of the working credentials is
     replaced by a wrong value).
     """
@@ -228,8 +228,8 @@ class ConnectorTypeConformance:
     def test_basic_type_accepts_the_clients_cloud_plugins_derive(self) -> None:
         """For a basic type: the core's client helpers produce connectors this plugin accepts.
 
-        Cloud plugins build them with :func:`keybroker.plugin.kubernetes_cluster_client`
-        and :func:`keybroker.plugin.docker_registry_client`; this plugin must
+        Cloud plugins build them with ``keybroker.plugin.kubernetes_cluster_client``
+        and ``keybroker.plugin.docker_registry_client``; this plugin must
         validate them and name their resource as the helper did.
         """
         if self.connector_type not in BASIC_TYPES:

@@ -46,13 +46,14 @@ def http_peer(
     *,
     bearer_token: str | None = None,
     basic_auth: tuple[str, str] | None = None,
+    port: int = 0,
 ) -> Iterator[HttpPeer]:
     """Serve ``routes`` (path -> body) on ``127.0.0.1`` until the block ends.
 
     A body that is a ``str`` is sent as text, anything else as JSON; a
     ``(status, body)`` tuple sets the status too. Unknown paths answer 404.
     With ``bearer_token`` or ``basic_auth``, a request without exactly those
-    credentials answers 401 and reaches no route.
+    credentials answers 401 and reaches no route. ``port`` 0 picks a free one.
     """
     expected = _expected_header(bearer_token, basic_auth)
     scheme = "Bearer" if bearer_token is not None else "Basic"
@@ -91,7 +92,7 @@ def http_peer(
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     peer.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

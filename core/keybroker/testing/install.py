@@ -22,7 +22,7 @@ def write_plugin(
 ) -> Path:
     """Write ``modules`` (dotted name -> source) and a dist-info under ``target``.
 
-    Returns ``target``: put it on ``sys.path`` (see :func:`plugin_on_path`) or
+    Returns ``target``: put it on ``sys.path`` (see ``plugin_on_path``) or
     ``PYTHONPATH`` to install the plugin.
     """
     target.mkdir(parents=True, exist_ok=True)

@@ -72,7 +72,7 @@ def keybroker_cli(keybroker_home: Path) -> CliRunner:
 def keybroker_http_peer() -> Iterator[Callable[..., HttpPeer]]:
     """Start tiny HTTP peers: ``keybroker_http_peer(routes, bearer_token=...)``.
 
-    See :func:`keybroker.testing.http_peer.http_peer`; every peer stops when
+    See ``keybroker.testing.http_peer.http_peer``; every peer stops when
     the test ends.
     """
     from keybroker.testing.http_peer import http_peer
