@@ -3,9 +3,10 @@
 Both take comma-separated names; a name matches a plugin's distribution
 (``keybroker-aws``, spelled with ``-`` or ``_``, any case) or one of its entry
 points (``aws``, ``kubectl``). ``KEYBROKER_PLUGINS`` loads only what it
-names (empty counts as unset, as for every keybroker variable); ``KEYBROKER_DISABLE_PLUGINS`` then removes
-what it names. A plugin left out is treated as not installed, except that
-``keybroker plugin list`` shows it as disabled.
+names (empty counts as unset, as for every keybroker variable);
+``KEYBROKER_DISABLE_PLUGINS`` then removes what it names. A plugin left out
+is treated as not installed, except that ``keybroker plugin list`` shows it
+as disabled.
 """
 
 from __future__ import annotations
