@@ -10,6 +10,7 @@ run with it on.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,14 +36,20 @@ class TestAwsConformance(ConnectorTypeConformance):
     connector_type = "aws"
 
     @pytest.fixture
-    def credentials(self, aws: AwsWorld) -> list[WorkingCredentials]:
+    def credentials(
+        self, aws: AwsWorld, keybroker_home: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> list[WorkingCredentials]:
         aws.bucket("reports")
         aws.cluster("prod")
         aws.client("ecr").create_repository(repositoryName="app")
         keys = aws.user("conformance", ALLOW_ALL)
         base: dict[str, Any] = {**keys, "region": REGION, "endpoint_url": aws.url}
         session = aws.client("sts", **keys).get_session_token()["Credentials"]
+        # 'implicit' takes what boto3 finds in the environment of the process
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", keys["aws_access_key_id"])
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", keys["aws_secret_access_key"])
         return [
+            WorkingCredentials("implicit", {"region": REGION, "endpoint_url": aws.url}),
             WorkingCredentials("secret-key", base),
             WorkingCredentials(
                 "sts-token",

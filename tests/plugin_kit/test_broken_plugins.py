@@ -68,6 +68,13 @@ BROKEN = [
         "imports kb_fake_sdk",
     ),
     Broken(
+        "broken-leak",
+        "loaded",
+        "",  # its error messages show the token: only running it can tell
+        "refused_credentials",
+        "the error shows a secret",
+    ),
+    Broken(
         "broken-verify",
         "loaded",
         "",  # verify answers nothing for 'ghost': only running it can tell
@@ -102,6 +109,12 @@ def _break(broken: Broken, project: Path) -> dict[str, str]:
         )
         edit(declaration, "requires_modules=[]", 'requires_modules=["kb_fake_sdk"]')
         return {"kb_fake_sdk": "LOADED = True\n"}
+    elif broken.name == "broken-leak":
+        edit(
+            implementation,
+            "refused the API token (HTTP",
+            "refused the API token {self._token} (HTTP",
+        )
     elif broken.name == "broken-verify":
         _add_resource_type(declaration, "supports_instances=True")
         guard = '    if resource_type == "ghost":\n        return []\n'
