@@ -121,8 +121,8 @@ SECTIONS: list[tuple[str, str, list[str]]] = [
     ),
     (
         "connector delete",
-        "Delete connectors.",
-        ["keybroker connector delete web-pages"],
+        "Delete connectors; without `--yes` the command lists them and asks first.",
+        ["keybroker connector delete web-pages --yes"],
     ),
     (
         "plugin list",
@@ -160,7 +160,7 @@ def main() -> int:
             "HOME": home,
             "KEYBROKER_CONFIG_DIR": f"{home}/.config/keybroker",
             "NETRC": f"{home}/.netrc",
-            "COLUMNS": "100",
+            "COLUMNS": "160",
         }
         values = {"$URL": peer.url, "$USER": USER, "$PASSWORD": PASSWORD}
         parts = [INTRO]

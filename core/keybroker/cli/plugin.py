@@ -71,8 +71,9 @@ def list_plugins(output: str) -> None:
     problems = problem_lines(found)
     if problems:
         click.echo("\nProblems:")
-        for line in problems:
-            click.echo(textwrap.fill(line, 100, initial_indent="  ", subsequent_indent="    "))
+        for problem in problems:
+            text = render.line(problem)
+            click.echo(textwrap.fill(text, 100, initial_indent="  ", subsequent_indent="    "))
     click.echo(f"\nThis keybroker provides plugin API version {found.plugin_api_version}.")
 
 
