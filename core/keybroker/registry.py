@@ -288,7 +288,7 @@ class PluginRegistry:
         loaded = self._load(name)
         if loaded is None:
             if name not in self.names():
-                raise NotFoundError(self._unknown_type_message(name))
+                raise NotFoundError(self._unknown_type_message(name), parameter="connector_type")
             raise PluginError(f"connector type '{name}' is unavailable: {self._failed[name]}")
         return loaded
 
@@ -308,7 +308,7 @@ class PluginRegistry:
     def availability(self, name: str) -> TypeAvailability:
         """Where connector type ``name`` can be used from here (never raises for broken plugins)."""
         if name not in self.names():
-            raise NotFoundError(self._unknown_type_message(name))
+            raise NotFoundError(self._unknown_type_message(name), parameter="connector_type")
         loaded = self._load(name)
         if loaded is None:
             return TypeAvailability(connector_type=name, local_problem=self._failed[name])
