@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from keybroker.types import AuthConfig
+from keybroker.views import ResourceEntry, ResourceReport
 
 
 def utcnow() -> datetime:
@@ -101,35 +102,13 @@ class ConnectorQuery(BaseModel):
         default=None,
         description="connectors scoped to this type, or multi-type ones of a type that has it",
     )
-    resource_id: str | None = None
+    resource_id: str | None = Field(
+        default=None,
+        description="with resource_type: connectors whose scope covers this resource",
+    )
     labels: dict[str, str | None] = Field(
         default_factory=dict, description="key=value must match; key alone means the label exists"
     )
-
-
-class ResourceEntry(BaseModel):
-    """The resources of one resource type a connector reaches."""
-
-    resource_type: str
-    resource_ids: list[str] | None = Field(
-        default=None, description="canonical ids; None when not listed (multi-type connector)"
-    )
-    error: str | None = None
-
-
-class ResourceReport(BaseModel):
-    """What one connector reaches, or why it could not be checked."""
-
-    connector_id: uuid.UUID
-    connector_name: str
-    connector_type: str
-    resources: list[ResourceEntry] = Field(default_factory=list)
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True when neither the connector nor any resource type reported an error."""
-        return self.error is None and all(r.error is None for r in self.resources)
 
 
 class RegisterRequest(BaseModel):
@@ -179,3 +158,16 @@ class LoginResult(BaseModel):
     error: str | None = Field(
         default=None, description="why configuring this tool failed (set by keybroker)"
     )
+
+
+__all__ = [
+    "Connector",
+    "ConnectorQuery",
+    "LoginResult",
+    "RegisterRequest",
+    "ResourceEntry",
+    "ResourceReport",
+    "Scope",
+    "UpdateRequest",
+    "utcnow",
+]
