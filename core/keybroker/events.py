@@ -27,11 +27,14 @@ class LocalLoginRequest(BaseModel):
 class AuditEvent(BaseModel):
     """Something that happened to a connector. Never carries secrets."""
 
-    action: str = Field(description="register, update, delete, login or issue")
+    action: str = Field(
+        description="register, update, delete, verify, show-secrets, issue (a connector client) "
+        "or login (a connector client for a local tool)"
+    )
     connector_id: uuid.UUID
     connector_name: str
     connector_type: str
     resource_type: str | None = None
     resource_id: str | None = None
-    actor: str = "default"
+    actor: str = Field(default="default", description="the user who asked, not the owner")
     at: datetime = Field(default_factory=utcnow)

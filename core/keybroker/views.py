@@ -329,10 +329,68 @@ class RegistrationView(ConnectorView):
     verification: ResourceReport | None = None
 
 
+class ConnectorReference(BaseModel):
+    """The registered connector something came from."""
+
+    id: uuid.UUID
+    name: str
+
+
+class ConnectorClientView(BaseModel):
+    """A connector client: the short-lived credentials a connector issues for one resource.
+
+    Never stored, so it has no id of its own; ``connector`` names where it came from.
+    """
+
+    kind: str = "connector-client"
+    connector: ConnectorReference
+    connector_type: str
+    auth_method: str
+    resource_type: str | None = None
+    resource_id: str | None = None
+    expires_at: datetime | None = None
+    expires_in_seconds: int | None = Field(
+        default=None, description="seconds left when it was shown; None: does not expire"
+    )
+    configuration: dict[str, Any] = Field(default_factory=dict)
+    secrets: dict[str, str] = Field(default_factory=dict)
+
+    @classmethod
+    def from_client(
+        cls,
+        connector_id: uuid.UUID,
+        connector_name: str,
+        client: Connector,
+        show_secrets: bool = False,
+    ) -> ConnectorClientView:
+        """The view of ``client``, issued by the connector named; secrets only if shown."""
+        from keybroker.connector import utcnow
+
+        left = None
+        if client.expires_at is not None:
+            left = max(0, int((client.expires_at - utcnow()).total_seconds()))
+        secrets = {name: HIDDEN for name in sorted({*client.secret_names, *client.secrets})}
+        if show_secrets:
+            secrets.update({k: v.get_secret_value() for k, v in client.secrets.items()})
+        return cls(
+            connector=ConnectorReference(id=connector_id, name=connector_name),
+            connector_type=client.connector_type,
+            auth_method=client.auth_method,
+            resource_type=client.resource_type,
+            resource_id=client.resource_id,
+            expires_at=client.expires_at,
+            expires_in_seconds=left,
+            configuration=dict(client.configuration),
+            secrets=secrets,
+        )
+
+
 __all__ = [
     "HIDDEN",
     "AttributeView",
     "AuthMethodView",
+    "ConnectorClientView",
+    "ConnectorReference",
     "ConnectorTypeView",
     "ConnectorView",
     "RegistrationView",

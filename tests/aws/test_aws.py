@@ -414,5 +414,6 @@ def test_login_needs_exactly_one_cluster(aws: AwsWorld) -> None:
     aws.cluster("green")
     several = run("connector", "login", "aws-any", "-r", "kubernetes-cluster")
     assert several.exit_code == 2
-    assert "choose one with --resource-id (blue, green)" in several.output
+    assert "--resource-id: connector 'aws-any' reaches several" in several.output
+    assert "choose one (blue, green)" in several.output
     assert not Path(os.environ["KUBECONFIG"]).exists()  # nothing written by either attempt

@@ -107,7 +107,7 @@ def test_duplicate_name_is_refused_before_verification(web: BasicAuthService) ->
     [
         (["-t", "nope"], "unknown connector type 'nope'"),
         (["-t", "httpbasic", "-a", "token"], "valid auth methods: password"),
-        (["-t", "httpbasic", "url=http://x"], "missing required attribute 'username'"),
+        (["-t", "httpbasic", "url=http://x"], "missing required attributes 'username', 'password'"),
         (
             ["-t", "httpbasic", "url=http://x", "username=a", "password=b", "colour=red"],
             "unknown attribute 'colour'",
@@ -223,7 +223,9 @@ def test_list_filters(web: BasicAuthService) -> None:
     assert names() == ["one", "two"]
     assert names("-l", "env=prod") == ["one"]
     assert names("-l", "env") == ["one"]
-    assert names("--resource-id", "/reports") == ["two"]
+    # a resource id filter matches every connector that reaches it, "one" through its wider scope
+    assert names("-r", "http-endpoint", "--resource-id", "reports") == ["one", "two"]
+    assert names("-r", "http-endpoint", "--resource-id", "/metrics") == ["one"]
     assert names("-n", "tw") == ["two"]
     assert names("-t", "httpbasic", "-r", "http-endpoint") == ["one", "two"]
 
@@ -253,7 +255,18 @@ def test_describe_client_for_one_resource(web: BasicAuthService) -> None:
         (["list", "-t", "nope"], "unknown connector type 'nope'"),
         (["list", "-l", "=x"], "is not a label filter"),
         (["list-resources", "-t", "nope"], "unknown connector type 'nope'"),
-        (["list-resources", "--resource-id", "/reports"], "--resource-id needs --resource-type"),
+        (
+            ["list-resources", "--resource-id", "/reports"],
+            "-r/--resource-type: a resource id needs a resource type",
+        ),
+        (["list", "--resource-id", "/reports"], "a resource id filter needs a resource type"),
+        (["list", "-r", "nosuch"], "unknown resource type 'nosuch'; valid resource types:"),
+        (
+            ["list-resources", "-r", "nosuch"],
+            "unknown resource type 'nosuch'; valid resource types:",
+        ),
+        (["list-types", "-r", "nosuch"], "unknown resource type 'nosuch'; valid resource types:"),
+        (["list-types", "-a", "nosuch"], "unknown auth method 'nosuch'; valid auth methods:"),
         (["list-types", "-o", "xml"], "'xml' is not one of"),
         (["verify", "web", "-r", "bucket"], "valid resource types: http-server, http-endpoint"),
         (

@@ -62,9 +62,23 @@ def test_clean_removes_what_a_terminal_would_act_on() -> None:
     assert clean("unterminated \x1b]0;title") == "unterminated "
 
 
-def test_hostile_text_is_shown_harmless_in_tables_and_kept_in_data(web: BasicAuthService) -> None:
-    registered = register_web(web, "web", "-d", HOSTILE, "-l", f"note={HOSTILE}")
-    assert registered.exit_code == 0, registered.output
+def test_hostile_text_is_refused_and_shown_harmless_from_older_rows(
+    web: BasicAuthService,
+) -> None:
+    for option in (["-d", HOSTILE], ["-l", f"note={HOSTILE}"]):
+        refused = register_web(web, "web", *option)
+        assert refused.exit_code == 2 and "control character" in refused.output
+        assert not TERMINAL_ACTIONS.search(refused.output.replace("\n", ""))
+    assert register_web(web, "web").exit_code == 0
+    # a row written before keybroker refused such text, straight through the store
+    from keybroker.service import ConnectorService
+
+    service = ConnectorService()
+    stored = service.get("web", show_secrets=True)
+    service.store.update(
+        stored.model_copy(update={"description": HOSTILE, "labels": {"note": HOSTILE}})
+    )
+    service.close()
     for command in (["list"], ["describe", "web"], ["list", "-o", "yaml"]):
         shown = run("connector", *command).output
         assert not TERMINAL_ACTIONS.search(shown), command

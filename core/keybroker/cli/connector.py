@@ -15,7 +15,6 @@ from keybroker.cli.arguments import (
 )
 from keybroker.cli.options import (
     EXTRA_ARGS,
-    catalog_of,
     complete_connectors,
     not_empty,
     resource_id_option,
@@ -28,6 +27,7 @@ from keybroker.cli.type_commands import describe_type, list_types
 
 if TYPE_CHECKING:
     from keybroker.connector import Connector, ResourceReport
+    from keybroker.operations import Registration
     from keybroker.service import ConnectorService
 
 
@@ -54,15 +54,15 @@ def _list_fields(ctx: click.Context, connector_type: str | None, auth_method: st
     if not connector_type:
         return None
     try:
-        declaration = catalog_of(ctx).describe_type(connector_type).declaration
+        described = service_of(ctx).describe_type(connector_type)
     except KeybrokerError:
         return None
-    if declaration is None:
-        return None
+    methods = described.auth_methods
     if auth_method:
-        method = declaration.auth_method(auth_method)
-        return None if method is None else method.config_schema.list_fields()
-    return sorted({f for m in declaration.auth_methods for f in m.config_schema.list_fields()})
+        methods = [m for m in methods if m.auth_method == auth_method]
+        if not methods:
+            return None
+    return sorted({a.name for m in methods for a in m.attributes if a.type == "list"})
 
 
 def _print_report(service: ConnectorService, report: ResourceReport | None, output: str) -> None:
@@ -71,28 +71,22 @@ def _print_report(service: ConnectorService, report: ResourceReport | None, outp
     if report is None:
         return
     if output != "table":
-        render.emit_data(connector_views.report_data(report), output)
+        render.emit_data(report, output)
         return
     click.echo(connector_views.report_table(service, report))
 
 
 def _print_stored(
-    service: ConnectorService,
-    stored: Connector,
-    report: ResourceReport | None,
-    output: str,
-    what_happened: str,
+    service: ConnectorService, result: Registration, output: str, what_happened: str
 ) -> None:
     """What register and update print: the connector and what verification found."""
-    from keybroker.cli import connector_views, render
+    from keybroker.cli import render
 
     if output != "table":
-        data = connector_views.connector_data(service, stored)
-        data["verification"] = connector_views.report_data(report) if report else None
-        render.emit_data(data, output)
+        render.emit_data(service.registration_view(result), output)
         return
-    click.echo(render.line(f"Connector '{stored.name}' {what_happened}."))
-    _print_report(service, report, output)
+    click.echo(render.line(f"Connector '{result.connector.name}' {what_happened}."))
+    _print_report(service, result.verification, output)
 
 
 @connector.command("register", context_settings=EXTRA_ARGS)
@@ -153,7 +147,7 @@ def register(
     verification succeeds.
     """
     from keybroker.connector import RegisterRequest
-    from keybroker.errors import UsageError
+    from keybroker.errors import ConflictError
 
     service = service_of(ctx)
     pairs = split_attributes(ctx.args)
@@ -172,7 +166,10 @@ def register(
         from keybroker.cli.prompts import ask_registration
 
         if service.store.name_exists(name):
-            raise UsageError(f"a connector named '{name}' already exists; choose another name")
+            raise ConflictError(
+                f"a connector named '{name}' already exists; choose another name",
+                parameter="name",
+            )
         values = ask_registration(service, values)
     if not values["connector_type"]:
         raise click.UsageError("missing option '-t' / '--type' (or use -i to be asked)")
@@ -184,9 +181,11 @@ def register(
         **values,
     )
     with spinner(f"Verifying and registering connector '{name}'..."):
-        stored, report = service.register(request)
-    verified = "verified and registered" if report else "registered without verification"
-    _print_stored(service, stored, report, output, f"({stored.id}) {verified}")
+        result = service.register(request)
+    verified = (
+        "verified and registered" if result.verification else "registered without verification"
+    )
+    _print_stored(service, result, output, f"({result.connector.id}) {verified}")
 
 
 # -- read ------------------------------------------------------------------------------
@@ -217,6 +216,12 @@ def list_connectors(
 
     EXPIRES IN is the time left before the connector's own credentials expire
     ('never' for credentials without an expiry).
+
+    -r/--resource-type with --resource-id lists every connector whose scope
+    covers that resource: single-instance ones for it, and wider-scope ones
+    (multi-instance, multi-type) that match without contacting the cloud; use
+    'keybroker connector verify' to check access. A connector its store cannot
+    read is always listed, with its error.
     """
     from keybroker.cli import connector_views, render
     from keybroker.connector import ConnectorQuery
@@ -231,7 +236,7 @@ def list_connectors(
     )
     found = service.list(query)
     if output != "table":
-        render.emit_data([connector_views.connector_data(service, c) for c in found], output)
+        render.emit_data([service.view(c) for c in found], output)
         return
     if not found:
         click.echo("No connector matches. Register one with 'keybroker connector register'.")
@@ -264,21 +269,25 @@ def describe(
 
     service = service_of(ctx)
     if resource_type or resource_id:
+        from keybroker.views import ConnectorClientView
+
         with spinner("Issuing a connector client..."):
-            client = service.issue_client(name_or_id, resource_type, resource_id)
-        source = service.get(name_or_id)
-        client = client.model_copy(update={"secret_names": sorted(client.secrets)})
+            issued = service.issue_client(name_or_id, resource_type, resource_id)
+        client = issued.client.model_copy(update={"secret_names": sorted(issued.client.secrets)})
         if not show_secrets:
             client = client.model_copy(update={"secrets": {}})
+        issued = issued.model_copy(update={"client": client})
         if output != "table":
-            data = connector_views.client_data(service, source, client, show_secrets)
-            render.emit_data(data, output)
+            view = ConnectorClientView.from_client(
+                issued.connector_id, issued.connector_name, client, show_secrets
+            )
+            render.emit_data(view, output)
         else:
-            click.echo(connector_views.describe_client(service, source, client, show_secrets))
+            click.echo(connector_views.describe_client(service, issued, show_secrets))
         return
     shown = service.get(name_or_id, show_secrets=show_secrets)
     if output != "table":
-        render.emit_data(connector_views.connector_data(service, shown, show_secrets), output)
+        render.emit_data(service.view(shown, show_secrets), output)
     else:
         click.echo(connector_views.describe_connector(service, shown, show_secrets))
 
@@ -349,8 +358,8 @@ def update(
         verify=not no_verify,
     )
     with spinner(f"Verifying and updating connector '{name_or_id}'..."):
-        stored, report = service.update(name_or_id, request)
-    _print_stored(service, stored, report, output, "updated")
+        result = service.update(name_or_id, request)
+    _print_stored(service, result, output, "updated")
 
 
 @connector.command("delete")
@@ -466,7 +475,7 @@ def list_resources(
         reports = service.list_resources(connector_type, resource_type, resource_id)
     failed = sum(1 for r in reports if not r.ok)
     if output != "table":
-        render.emit_data([connector_views.report_data(r) for r in reports], output)
+        render.emit_data(reports, output)
     elif not reports:
         click.echo("No connector reaches a matching resource.")
     else:

@@ -1,4 +1,7 @@
-"""How connectors, connector clients and resource reports are shown: tables and data."""
+"""How connectors, connector clients and resource reports are shown to people: tables.
+
+Scripts get the models of :mod:`keybroker.views` instead (``-o json|yaml``).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,6 @@ from keybroker.cli.render import (
     YES,
     expires_in,
     humanize,
-    iso,
     line,
     table,
     timestamp,
@@ -20,8 +22,9 @@ from keybroker.cli.type_views import resource_type_label, type_label
 
 if TYPE_CHECKING:
     from keybroker.connector import Connector, ResourceEntry, ResourceReport
+    from keybroker.operations import IssuedClient
     from keybroker.service import ConnectorService
-    from keybroker.types import ConnectorType
+    from keybroker.views import ConnectorTypeView
 
 # The reference product's connector list starts with an ACTIVE column that marks the
 # connectors its active stack uses; keybroker has no stacks, so the column is left out.
@@ -48,20 +51,16 @@ NOT_LISTED = "(not listed)"
 
 
 class Labels:
-    """Emoji labels of connector and resource types, from the declarations that load."""
+    """Emoji labels of connector and resource types, from the types' descriptions."""
 
     def __init__(self, service: ConnectorService) -> None:
         self._service = service
-        self._declarations: dict[str, ConnectorType | None] = {}
+        self._declarations: dict[str, ConnectorTypeView | None] = {}
 
-    def declaration(self, connector_type: str) -> ConnectorType | None:
-        """The declaration of ``connector_type``, or None when its plugin does not load."""
+    def declaration(self, connector_type: str) -> ConnectorTypeView | None:
+        """The description of ``connector_type``, or None when the backend has none."""
         if connector_type not in self._declarations:
-            try:
-                found = self._service.registry.declaration(connector_type)
-            except Exception:
-                found = None
-            self._declarations[connector_type] = found
+            self._declarations[connector_type] = self._service.type_view(connector_type)
         return self._declarations[connector_type]
 
     def connector_type(self, connector_type: str) -> str:
@@ -124,32 +123,6 @@ def _secrets(connector: Connector, show_secrets: bool) -> dict[str, str]:
     return secrets
 
 
-def connector_data(
-    service: ConnectorService, connector: Connector, show_secrets: bool = False
-) -> dict[str, Any]:
-    """A connector as plain data; secret values only with ``show_secrets``."""
-    return {
-        "id": str(connector.id),
-        "name": connector.name,
-        "connector_type": connector.connector_type,
-        "auth_method": connector.auth_method,
-        "resource_types": [r.split(" ")[-1] for r in Labels(service).reachable(connector)],
-        "resource_type": connector.resource_type,
-        "resource_id": connector.resource_id,
-        "configuration": dict(connector.configuration),
-        "secrets": _secrets(connector, show_secrets),
-        "labels": dict(connector.labels),
-        "description": connector.description,
-        "owner": connector.owner,
-        "shared": connector.shared,
-        "expiration_seconds": connector.expiration_seconds,
-        "expires_at": iso(connector.expires_at),
-        "created": iso(connector.created),
-        "updated": iso(connector.updated),
-        "error": connector.error,
-    }
-
-
 def _configuration_table(connector: Connector, show_secrets: bool) -> str:
     rows = [[k, _plain(v)] for k, v in sorted(connector.configuration.items())]
     rows += [[k, v] for k, v in sorted(_secrets(connector, show_secrets).items())]
@@ -201,38 +174,20 @@ def humanize_seconds(seconds: int) -> str:
     return humanize(timedelta(seconds=seconds))
 
 
-def client_data(
-    service: ConnectorService, source: Connector, client: Connector, show_secrets: bool = False
-) -> dict[str, Any]:
-    """A connector client as plain data: what it is for and whose it is, never an id of its own."""
-    left = service.expires_in(client)
-    return {
-        "kind": "connector-client",
-        "connector": {"id": str(source.id), "name": source.name},
-        "connector_type": client.connector_type,
-        "auth_method": client.auth_method,
-        "resource_type": client.resource_type,
-        "resource_id": client.resource_id,
-        "expires_at": iso(client.expires_at),
-        "expires_in_seconds": None if left is None else max(0, int(left.total_seconds())),
-        "configuration": dict(client.configuration),
-        "secrets": _secrets(client, show_secrets),
-    }
-
-
 def describe_client(
-    service: ConnectorService, source: Connector, client: Connector, show_secrets: bool = False
+    service: ConnectorService, issued: IssuedClient, show_secrets: bool = False
 ) -> str:
     """A connector client: the short-lived credentials a connector issues for one resource."""
     labels = Labels(service)
-    resource = labels.resource_type(source.connector_type, client.resource_type or "")
+    client = issued.client
+    resource = labels.resource_type(client.connector_type, client.resource_type or "")
     target = f"{resource} '{client.resource_id}'" if client.resource_id else resource
     if client.expires_at is None:
         expiry = "does not expire"
     else:
         expiry = f"{timestamp(client.expires_at)} (in {humanize(service.expires_in(client))})"
     properties = [
-        ["CONNECTOR", f"{source.name} ({source.id})"],
+        ["CONNECTOR", f"{issued.connector_name} ({issued.connector_id})"],
         ["CLIENT TYPE", labels.connector_type(client.connector_type)],
         ["AUTH METHOD", client.auth_method],
         ["RESOURCE TYPE", resource],
@@ -241,7 +196,7 @@ def describe_client(
     ]
     return "\n".join(
         [
-            line(f"Connector client of '{source.name}' for {target}"),
+            line(f"Connector client of '{issued.connector_name}' for {target}"),
             table(properties, ["PROPERTY", "VALUE"]),
             "Configuration",
             _configuration_table(client, show_secrets),
@@ -260,20 +215,6 @@ def _plain(value: Any) -> str:
 
 
 # -- resources ---------------------------------------------------------------------
-
-
-def report_data(report: ResourceReport) -> dict[str, Any]:
-    """A resource report as plain data."""
-    return {
-        "connector_id": str(report.connector_id),
-        "connector_name": report.connector_name,
-        "connector_type": report.connector_type,
-        "error": report.error,
-        "resources": [
-            {"resource_type": r.resource_type, "resource_ids": r.resource_ids, "error": r.error}
-            for r in report.resources
-        ],
-    }
 
 
 def resource_names(entry: ResourceEntry) -> str:

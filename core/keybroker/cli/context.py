@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from keybroker.catalog import TypeCatalog
     from keybroker.service import ConnectorService
 
 
@@ -28,11 +27,3 @@ class CliState:
 
             self.service = ConnectorService()
         return self.service
-
-    def get_catalog(self) -> TypeCatalog:
-        """The connector types, without loading the connector service when it is not needed."""
-        if self.service is not None:
-            return self.service.catalog
-        from keybroker.catalog import TypeCatalog
-
-        return TypeCatalog()

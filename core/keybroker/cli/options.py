@@ -12,7 +12,6 @@ from keybroker.cli.context import CliState
 if TYPE_CHECKING:
     from click.shell_completion import CompletionItem
 
-    from keybroker.catalog import TypeCatalog
     from keybroker.service import ConnectorService
 
 FC = TypeVar("FC", bound=Callable[..., Any])
@@ -23,11 +22,6 @@ EXTRA_ARGS = {"ignore_unknown_options": True, "allow_extra_args": True}
 def service_of(ctx: click.Context) -> ConnectorService:
     """The connector service of this invocation."""
     return ctx.ensure_object(CliState).get_service()
-
-
-def catalog_of(ctx: click.Context) -> TypeCatalog:
-    """The connector types, without the connector service when it is not needed."""
-    return ctx.ensure_object(CliState).get_catalog()
 
 
 def complete_connectors(

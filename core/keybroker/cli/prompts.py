@@ -256,14 +256,13 @@ def ask_registration(service: ConnectorService, values: dict[str, Any]) -> dict[
     from keybroker.catalog import require_auth_method
     from keybroker.errors import UsageError
 
-    types = [t for t in service.list_types() if t.declaration is not None and t.local]
+    types = [t for t in service.catalog.list_types() if t.loaded and t.local]
     names = [t.connector_type for t in types]
     if not names:
         raise UsageError("no connector type is installed; try 'pip install keybroker[all]'")
     connector_type = values["connector_type"] or _choose("Connector type", names)
-    declaration = service.describe_type(connector_type).declaration
-    if declaration is None:
-        raise UsageError(f"connector type '{connector_type}' is not usable here")
+    # answers are checked as they are typed, by the plugin installed here
+    declaration = service.registry.declaration(connector_type)
     methods = [m.auth_method for m in declaration.auth_methods]
     auth_method = values["auth_method"] or (
         methods[0] if len(methods) == 1 else _choose("Auth method", methods)

@@ -36,7 +36,14 @@ def output_option(function: Any) -> Any:
 
 
 def emit_data(data: Any, output: str) -> None:
-    """Print ``data`` as JSON or YAML, with every terminal control character escaped."""
+    """Print ``data`` (a model of :mod:`keybroker.views`, a list of them, or plain data) as
+    JSON or YAML, with every terminal control character escaped."""
+    from pydantic import BaseModel
+
+    if isinstance(data, BaseModel):
+        data = data.model_dump(mode="json")
+    elif isinstance(data, list):
+        data = [d.model_dump(mode="json") if isinstance(d, BaseModel) else d for d in data]
     if output == "json":
         text = json.dumps(data, indent=2, default=str, ensure_ascii=False)
         click.echo(_JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text))

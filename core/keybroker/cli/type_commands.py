@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from keybroker.cli.options import catalog_of, complete_types, not_empty, resource_type_option
+from keybroker.cli.options import complete_types, not_empty, resource_type_option, service_of
 from keybroker.cli.render import output_option
 
 
@@ -21,9 +21,9 @@ def list_types(
     """List the installed connector types and where they can be used."""
     from keybroker.cli import render, type_views
 
-    items = catalog_of(ctx).list_types(resource_type=resource_type, auth_method=auth_method)
+    items = service_of(ctx).list_types(resource_type=resource_type, auth_method=auth_method)
     if output != "table":
-        render.emit_data([type_views.type_data(i) for i in items], output)
+        render.emit_data(items, output)
         return
     if not items:
         click.echo("No connector type matches; 'pip install keybroker[all]' installs them all.")
@@ -51,31 +51,29 @@ def describe_type(
 ) -> None:
     """Show the documentation of a connector type, or of one of its auth methods or
     resource types."""
-    from keybroker.catalog import require_auth_method, require_resource_type
     from keybroker.cli import render, type_views
     from keybroker.errors import PluginError, UsageError
 
     if resource_type and auth_method:
         raise UsageError("give either --resource-type or --auth-method, not both")
-    item = catalog_of(ctx).describe_type(connector_type)
-    declaration = item.declaration
-    if declaration is None:
+    item = service_of(ctx).describe_type(connector_type)
+    if not item.loaded:
         raise PluginError(f"connector type '{connector_type}' is unavailable")
     if auth_method:
-        method = require_auth_method(declaration, auth_method)
+        method = item.require_auth_method(auth_method)
         if output != "table":
-            render.emit_data(type_views.auth_method_data(method), output)
+            render.emit_data(method, output)
         else:
-            click.echo(type_views.describe_auth_method(declaration, method))
+            click.echo(type_views.describe_auth_method(item, method))
         return
     if resource_type:
-        rtype = require_resource_type(declaration, resource_type)
+        rtype = item.require_resource_type(resource_type)
         if output != "table":
-            render.emit_data(type_views.resource_type_data(rtype), output)
+            render.emit_data(rtype, output)
         else:
-            click.echo(type_views.describe_resource_type(declaration, rtype))
+            click.echo(type_views.describe_resource_type(item, rtype))
         return
     if output != "table":
-        render.emit_data(type_views.type_data(item), output)
+        render.emit_data(item, output)
     else:
         click.echo(type_views.describe_type(item))

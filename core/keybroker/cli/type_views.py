@@ -1,4 +1,9 @@
-"""How connector types, auth methods and resource types are shown: tables, docs, data."""
+"""How connector types, auth methods and resource types are shown to people.
+
+They are shown from their descriptions (:mod:`keybroker.views`), which a team
+server can send as well, so a type installed only there is shown the same way.
+Scripts get those descriptions as they are (``-o json|yaml``).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from keybroker.cli.render import NO, YES, humanize, line, table, wrap
 
 if TYPE_CHECKING:
-    from keybroker.types import AuthMethod, ConnectorType, ResourceType, TypeAvailability
+    from keybroker.views import AuthMethodView, ConnectorTypeView, ResourceTypeView
 
 TYPE_HEADERS = ["NAME", "TYPE", "RESOURCE TYPES", "AUTH METHODS", "LOCAL", "REMOTE"]
 
@@ -23,25 +28,25 @@ FILE_SYNTAX = (
 )
 
 
-def type_label(declaration: ConnectorType | None, connector_type: str) -> str:
+def type_label(declaration: ConnectorTypeView | None, connector_type: str) -> str:
     """``emoji type`` as the tables show it."""
     emoji = declaration.emoji if declaration else ""
     return f"{emoji} {connector_type}".strip()
 
 
-def resource_type_label(resource_type: ResourceType) -> str:
+def resource_type_label(resource_type: ResourceTypeView) -> str:
     """``emoji resource-type``."""
     return f"{resource_type.emoji} {resource_type.resource_type}".strip()
 
 
-def type_row(item: TypeAvailability) -> list[Any]:
+def type_row(item: ConnectorTypeView) -> list[Any]:
     """One row of the connector types table."""
-    d = item.declaration
+    d = item if item.loaded else None
     if d is None:
         return ["(unavailable)", item.connector_type, "", "", f"{NO} {item.local_problem}", NO]
     local = YES if item.local else f"{NO} {item.local_problem or ''}".strip()
     return [
-        d.name,
+        d.name or "",
         type_label(d, d.connector_type),
         "\n".join(resource_type_label(r) for r in d.resource_types),
         "\n".join(m.auth_method for m in d.auth_methods),
@@ -50,74 +55,11 @@ def type_row(item: TypeAvailability) -> list[Any]:
     ]
 
 
-def auth_method_data(method: AuthMethod) -> dict[str, Any]:
-    """An auth method as plain data."""
-    return {
-        "auth_method": method.auth_method,
-        "name": method.name,
-        "description": method.description,
-        "issues_temporary_credentials": method.issues_temporary_credentials,
-        "default_expiration_seconds": method.default_expiration_seconds,
-        "min_expiration_seconds": method.min_expiration_seconds,
-        "max_expiration_seconds": method.max_expiration_seconds,
-        "attributes": [
-            {
-                "name": a.name,
-                "title": a.title,
-                "type": a.type_name,
-                "required": a.required,
-                "secret": a.secret,
-                "default": a.default,
-                "description": a.description,
-            }
-            for a in method.attributes()
-        ],
-    }
-
-
-def resource_type_data(resource_type: ResourceType) -> dict[str, Any]:
-    """A resource type as plain data."""
-    return {
-        "resource_type": resource_type.resource_type,
-        "name": resource_type.name,
-        "emoji": resource_type.emoji,
-        "description": resource_type.description,
-        "supports_instances": resource_type.supports_instances,
-        "auth_methods": resource_type.auth_methods or None,
-        "resource_id_formats": [
-            {"label": f.label, "pattern": f.pattern, "canonical": f.canonical}
-            for f in resource_type.resource_id_formats
-        ],
-    }
-
-
-def type_data(item: TypeAvailability) -> dict[str, Any]:
-    """A connector type and its availability as plain data."""
-    d = item.declaration
-    data: dict[str, Any] = {
-        "connector_type": item.connector_type,
-        "local": item.local,
-        "remote": item.remote,
-        "local_problem": item.local_problem,
-    }
-    if d is not None:
-        data.update(
-            name=d.name,
-            emoji=d.emoji,
-            description=d.description,
-            supports_auto_configuration=d.supports_auto_configuration,
-            install_hint=d.install_hint or None,
-            auth_methods=[auth_method_data(m) for m in d.auth_methods],
-            resource_types=[resource_type_data(r) for r in d.resource_types],
-        )
-    return data
-
-
 def _seconds(value: int | None) -> str:
     return "-" if value is None else f"{value} s ({humanize(timedelta(seconds=value))})"
 
 
-def describe_auth_method(declaration: ConnectorType, method: AuthMethod) -> str:
+def describe_auth_method(declaration: ConnectorTypeView, method: AuthMethodView) -> str:
     """The documentation of one auth method, with its attribute table."""
     lines = [
         line(
@@ -141,11 +83,11 @@ def describe_auth_method(declaration: ConnectorType, method: AuthMethod) -> str:
         ]
     else:
         lines += ["Credentials are handed out as they are; they do not expire by themselves.", ""]
-    attributes = method.attributes()
+    attributes = method.attributes
     rows = [
         [
             a.name,
-            a.type_name,
+            a.type,
             YES if a.required else "",
             YES if a.secret else "",
             a.description or a.title,
@@ -153,7 +95,7 @@ def describe_auth_method(declaration: ConnectorType, method: AuthMethod) -> str:
         for a in attributes
     ]
     lines.append(table(rows, ["ATTRIBUTE", "TYPE", "REQUIRED", "SECRET", "DESCRIPTION"]))
-    lists = method.config_schema.list_fields()
+    lists = [a.name for a in attributes if a.type == "list"]
     notes = [
         "Give attributes as NAME=VALUE or --NAME=VALUE after 'keybroker connector register'.",
         FILE_SYNTAX,
@@ -165,7 +107,7 @@ def describe_auth_method(declaration: ConnectorType, method: AuthMethod) -> str:
     return "\n".join(lines)
 
 
-def describe_resource_type(declaration: ConnectorType, resource_type: ResourceType) -> str:
+def describe_resource_type(declaration: ConnectorTypeView, resource_type: ResourceTypeView) -> str:
     """The documentation of one resource type, with its accepted id formats."""
     methods = resource_type.auth_methods or [m.auth_method for m in declaration.auth_methods]
     lines = [
@@ -194,9 +136,9 @@ def describe_resource_type(declaration: ConnectorType, resource_type: ResourceTy
     return "\n".join(lines)
 
 
-def describe_type(item: TypeAvailability) -> str:
+def describe_type(item: ConnectorTypeView) -> str:
     """The documentation of a connector type: description, resource types, auth methods."""
-    d = item.declaration
+    d = item if item.loaded else None
     if d is None:
         return line(f"{item.connector_type}: not usable here: {item.local_problem}")
     lines = [line(f"{type_label(d, d.connector_type)}: {d.name}"), "", wrap(d.description), ""]

@@ -229,23 +229,20 @@ def build_client(
 ) -> Any:
     """A boto3 Session (aws-generic) or S3 client (s3-bucket) that renews its credentials.
 
-    EKS and ECR return None: keybroker derives a kubernetes or docker connector
-    client and asks those plugins for the Python client.
+    ``connector`` is the connector client issued for the resource (temporary
+    ``sts-token`` credentials, or the connector itself for long-lived keys).
+    EKS and ECR clients are kubernetes and docker connectors: their plugins
+    build those Python clients.
     """
     config = config_as(config, RegionConfig)
     if resource_type not in (GENERIC, S3):
         return None
     check_known_region(config)
-    derived = refresh() if refresh is not None else None
-    if (
-        refresh is not None
-        and derived is not None
-        and derived.connector_type == "aws"
-        and derived.expires_at
-    ):
+    if refresh is not None and connector.auth_method == "sts-token" and connector.expires_at:
+        # ``connector`` is the connector client keybroker issued; ``refresh`` issues the next
         renew = refresh
         session = refreshable_session(
-            config.region, _credentials_of(derived), lambda: _credentials_of(renew())
+            config.region, _credentials_of(connector), lambda: _credentials_of(renew())
         )
     else:
         session = base_session(config).boto3_session(config.region)

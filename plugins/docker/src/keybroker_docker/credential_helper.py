@@ -36,9 +36,10 @@ def _get(server_url: str) -> int:
     from keybroker.plugin import KeybrokerError
 
     try:
-        client = ConnectorService().issue_client(
+        issued = ConnectorService().issue_client(
             entry["connector"], entry.get("resource_type"), entry.get("resource_id")
         )
+        client = issued.client
     except KeybrokerError as exc:
         print(f"keybroker: {exc.message}", file=sys.stderr)
         return 1

@@ -37,9 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     from keybroker.plugin import KeybrokerError
 
     try:
-        client = ConnectorService().issue_client(
+        issued = ConnectorService().issue_client(
             args.connector, args.resource_type, args.resource_id
         )
+        client = issued.client
         token = client.secrets.get("token")
         if token is None:
             raise KeybrokerError(

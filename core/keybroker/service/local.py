@@ -1,0 +1,414 @@
+"""The local backend: the connector operations over a store and the plugins installed here.
+
+It is what the CLI runs on the embedded store, and what a team server runs per
+request (with the signed-in user as ``caller``). Each operation validates,
+applies the scope rules, calls the owning plugin through
+:class:`~keybroker.service.plugin_calls.PluginCalls`, talks to the store and
+records an audit event; the pieces live in their own modules.
+"""
+
+from __future__ import annotations
+
+import builtins
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from keybroker import redaction
+from keybroker.caller import Caller
+from keybroker.catalog import TypeCatalog, require_auth_method
+from keybroker.connector import (
+    Connector,
+    ConnectorQuery,
+    RegisterRequest,
+    ResourceReport,
+    UpdateRequest,
+)
+from keybroker.errors import (
+    ConflictError,
+    KeybrokerError,
+    NotFoundError,
+    OperationError,
+    PluginError,
+    StoreError,
+    UsageError,
+)
+from keybroker.operations import IssuedClient, IssuePurpose, Registration
+from keybroker.registry import PluginRegistry
+from keybroker.service.audit import AuditSink, AuditTrail, open_hook_sink
+from keybroker.service.issuing import ClientIssuer
+from keybroker.service.plugin_calls import PluginCalls, plugin_result_error
+from keybroker.service.scope import ScopeRules
+from keybroker.service.updates import merge_update
+from keybroker.service.validation import (
+    ConnectorBuilder,
+    ConnectorSpec,
+    auth_config,
+    validate_name,
+)
+from keybroker.service.verification import Verifier, fan_out
+from keybroker.settings import Settings
+from keybroker.store.base import ConnectorStore
+from keybroker.types import AutoConfiguration, ConnectorType
+from keybroker.views import ConnectorTypeView
+
+
+class LocalOperations:
+    """:class:`~keybroker.operations.ConnectorOperations` over a store and local plugins.
+
+    ``store`` defaults to the SQL store of ``settings``, opened on first use so
+    that type-only operations never touch a database. ``caller`` (default: the
+    operating-system user) owns what it registers and is the actor of audit
+    events; ``audit_sinks`` default to the plugins' ``audit_event`` hook.
+    """
+
+    def __init__(
+        self,
+        store: ConnectorStore | None = None,
+        registry: PluginRegistry | None = None,
+        settings: Settings | None = None,
+        caller: Caller | None = None,
+        audit_sinks: Sequence[AuditSink] | None = None,
+    ) -> None:
+        self.settings = settings or Settings.from_env()
+        self.registry = registry or PluginRegistry()
+        self.caller = caller or Caller.local()
+        self.catalog = TypeCatalog(self.registry)
+        self.calls = PluginCalls(self.registry, self.settings.timeout_seconds)
+        self.scope = ScopeRules(self.calls)
+        self.verifier = Verifier(self.calls)
+        self.issuer = ClientIssuer(self.calls, self.scope, self.verifier)
+        self.builder = ConnectorBuilder(self.scope)
+        sinks = audit_sinks if audit_sinks is not None else [open_hook_sink(self.registry)]
+        self.audit = AuditTrail(self.caller, sinks)
+        self._store = store
+        self._store_lock = threading.Lock()
+
+    # -- plumbing -------------------------------------------------------------
+
+    @property
+    def store(self) -> ConnectorStore:
+        """The connector store, opened on first use."""
+        with self._store_lock:
+            if self._store is None:
+                from keybroker.store.sql import SQLConnectorStore
+
+                self._store = SQLConnectorStore.from_settings(self.settings)
+            return self._store
+
+    def close(self) -> None:
+        """Release the store."""
+        if self._store is not None:
+            self._store.close()
+
+    def _load(self, name_or_id: str) -> Connector:
+        """A connector with its secrets; a broken row is refused."""
+        connector = self.store.get(name_or_id, with_secrets=True)
+        if connector.error is not None:
+            raise StoreError(f"connector '{connector.name}' is broken: {connector.error}")
+        redaction.remember(*connector.secret_values())
+        return connector
+
+    def _check_connector_type(self, connector_type: str | None) -> None:
+        """Refuse a connector-type filter naming no installed type."""
+        if connector_type and connector_type not in self.registry.names():
+            known = ", ".join(self.registry.names()) or "none installed"
+            raise NotFoundError(
+                f"unknown connector type '{connector_type}'; known types: {known}",
+                parameter="connector_type",
+            )
+
+    def _check_name_free(self, name: str) -> None:
+        if self.store.name_exists(name):
+            raise ConflictError(
+                f"a connector named '{name}' already exists; choose another name or update "
+                "the existing connector",
+                parameter="name",
+            )
+
+    # -- connector types ----------------------------------------------------------
+
+    def list_types(
+        self, resource_type: str | None = None, auth_method: str | None = None
+    ) -> builtins.list[ConnectorTypeView]:
+        """Every installed connector type (see :class:`~keybroker.catalog.TypeCatalog`)."""
+        return self.catalog.list_types(resource_type, auth_method)
+
+    def describe_type(self, connector_type: str) -> ConnectorTypeView:
+        """One connector type, importing only its plugin."""
+        return self.catalog.describe_type(connector_type)
+
+    # -- registration -------------------------------------------------------------
+
+    def register(self, request: RegisterRequest) -> Registration:
+        """Validate, verify (unless asked not to) and store a new connector.
+
+        Nothing is stored unless every step succeeds. A duplicate name is
+        refused before any verification runs.
+        """
+        validate_name(request.name)
+        self._check_name_free(request.name)
+        declaration = self.registry.declaration(request.connector_type)
+        spec = ConnectorSpec(
+            name=request.name,
+            declaration=declaration,
+            auth_method=request.auth_method or "",
+            attributes=dict(request.attributes),
+            owner=self.caller.name,
+            resource_type=request.resource_type,
+            resource_id=request.resource_id,
+            labels=dict(request.labels),
+            description=request.description,
+            expiration_seconds=request.expiration_seconds,
+        )
+        if request.auto_configure:
+            self._auto_configure(spec, request)
+        if not spec.auth_method:
+            if len(declaration.auth_methods) != 1:
+                valid = ", ".join(m.auth_method for m in declaration.auth_methods)
+                raise UsageError(
+                    f"connector type '{declaration.connector_type}' has several auth methods: "
+                    f"choose one ({valid})",
+                    parameter="auth_method",
+                )
+            spec.auth_method = declaration.auth_methods[0].auth_method
+        connector, config = self.builder.build(spec)
+        report = None
+        if request.verify:
+            report = self.verifier.check(
+                connector, declaration, config, connector.resource_type, connector.resource_id
+            )
+            connector = self.verifier.adopt_single_name(connector, declaration, report)
+        stored = self.store.create(connector)
+        self.audit.record("register", stored)
+        return Registration(connector=stored, verification=report)
+
+    def _auto_configure(self, spec: ConnectorSpec, request: RegisterRequest) -> None:
+        """Fill ``spec`` from credentials the plugin finds here; given values win."""
+        declaration = spec.declaration
+        connector_type = declaration.connector_type
+        if not declaration.supports_auto_configuration or not self.calls.implements(
+            connector_type, "auto_configure"
+        ):
+            raise UsageError(
+                f"connector type '{connector_type}' does not support auto-configuration",
+                parameter="auto_configure",
+            )
+        if spec.auth_method:
+            require_auth_method(declaration, spec.auth_method)
+        hooks = self.calls.hooks(connector_type)
+        found = self.calls.guard(
+            None,
+            lambda: hooks.auto_configure(
+                auth_method=spec.auth_method or None,
+                resource_type=spec.resource_type,
+                resource_id=spec.resource_id,
+                options=request.auto_configure_options,
+            ),
+        )
+        if found is None:
+            raise OperationError(f"no {connector_type} credentials found in the local environment")
+        if not isinstance(found, AutoConfiguration):
+            raise plugin_result_error(
+                connector_type, "auto_configure", "an AutoConfiguration", found
+            )
+        spec.auth_method = found.auth_method
+        spec.attributes = {**found.attributes, **spec.attributes}
+        spec.resource_type = spec.resource_type or found.resource_type
+        spec.resource_id = spec.resource_id or found.resource_id
+        if spec.expiration_seconds is None:
+            spec.expiration_seconds = found.expiration_seconds
+        spec.expires_at = found.expires_at
+
+    # -- reading, updating, deleting ------------------------------------------------
+
+    def list(self, query: ConnectorQuery | None = None) -> builtins.list[Connector]:
+        """Connectors matching ``query``, without secrets.
+
+        A resource-type filter (with an optional resource id) keeps every
+        connector whose scope covers it, judged without contacting the cloud:
+        multi-type connectors of types offering it, multi-instance ones of that
+        type, and single-instance ones whose id is the same in canonical form.
+        Broken connectors (``error`` set) are always listed.
+        """
+        query = query or ConnectorQuery()
+        self._check_connector_type(query.connector_type)
+        self.catalog.check_resource_type(query.resource_type)
+        if query.resource_id and not query.resource_type:
+            raise UsageError(
+                "a resource id filter needs a resource type", parameter="resource_type"
+            )
+        found = self.store.list(query.model_copy(update={"resource_id": None}))
+        if not query.resource_type:
+            return found
+        return [
+            c
+            for c in found
+            if c.error is not None or self._reaches(c, query.resource_type, query.resource_id)
+        ]
+
+    def _reaches(self, connector: Connector, resource_type: str, resource_id: str | None) -> bool:
+        try:
+            declaration = self.registry.declaration(connector.connector_type)
+        except KeybrokerError:
+            return False
+        return self.scope.reaches(connector, declaration, resource_type, resource_id)
+
+    def get(self, name_or_id: str, show_secrets: bool = False) -> Connector:
+        """One connector; secrets only when ``show_secrets`` is asked for explicitly."""
+        connector = self.store.get(name_or_id, with_secrets=show_secrets)
+        if show_secrets:
+            redaction.remember(*connector.secret_values())
+            self.audit.record("show-secrets", connector)
+        return connector
+
+    def update(self, name_or_id: str, request: UpdateRequest) -> Registration:
+        """Change a connector, re-verify it (unless asked not to) and store it.
+
+        The stored connector is unchanged if any step fails, and the write is
+        refused if someone else changed the connector since it was read.
+        """
+        current = self._load(name_or_id)
+        declaration = self.registry.declaration(current.connector_type)
+        if request.name is not None and request.name != current.name:
+            validate_name(request.name)
+            self._check_name_free(request.name)
+        connector, config = self.builder.build(merge_update(current, request, declaration))
+        report = None
+        if request.verify:
+            report = self.verifier.check(
+                connector, declaration, config, connector.resource_type, connector.resource_id
+            )
+            connector = self.verifier.adopt_single_name(connector, declaration, report)
+        stored = self.store.update(connector)
+        self.audit.record("update", stored)
+        return Registration(connector=stored, verification=report)
+
+    def delete(self, name_or_id: str) -> Connector:
+        """Delete a connector and return what it was (without secrets)."""
+        connector = self.store.get(name_or_id)
+        self.store.delete(connector.id)
+        self.audit.record("delete", connector)
+        return connector
+
+    # -- verification and resources -------------------------------------------------
+
+    def _usable(self, name_or_id: str) -> tuple[Connector, ConnectorType, Any]:
+        """A connector with its secrets, its type's declaration and its validated config."""
+        connector = self._load(name_or_id)
+        declaration = self.registry.declaration(connector.connector_type)
+        return connector, declaration, auth_config(declaration, connector)
+
+    def verify(
+        self,
+        name_or_id: str,
+        resource_type: str | None = None,
+        resource_id: str | None = None,
+    ) -> ResourceReport:
+        """Verify a registered connector, optionally narrowed; raise when it fails."""
+        connector, declaration, config = self._usable(name_or_id)
+        target_type, target_id = self.scope.narrow(
+            connector, declaration, config, resource_type, resource_id
+        )
+        report = self.verifier.check(connector, declaration, config, target_type, target_id)
+        self.audit.record("verify", connector, target_type, target_id)
+        return report
+
+    def list_resources(
+        self,
+        connector_type: str | None = None,
+        resource_type: str | None = None,
+        resource_id: str | None = None,
+    ) -> builtins.list[ResourceReport]:
+        """What every matching connector reaches, checked concurrently.
+
+        A connector that fails, hangs or is broken is reported with its error;
+        one never holds the others back.
+        """
+        if resource_id and not resource_type:
+            raise UsageError("a resource id needs a resource type", parameter="resource_type")
+        self._check_connector_type(connector_type)
+        self.catalog.check_resource_type(resource_type)
+        jobs: builtins.list[tuple[Connector, Callable[[], ResourceReport]]] = []
+        for connector in self.store.list(ConnectorQuery(connector_type=connector_type)):
+            job = self._resource_job(connector, resource_type, resource_id)
+            if job is not None:
+                jobs.append((connector, job))
+        return fan_out(jobs, resource_type, self.settings.timeout_seconds)
+
+    def _resource_job(
+        self, connector: Connector, resource_type: str | None, resource_id: str | None
+    ) -> Callable[[], ResourceReport] | None:
+        """A call that checks one connector for list-resources, or None if it cannot match."""
+        if connector.error is not None:
+            broken = StoreError(f"connector '{connector.name}' is broken: {connector.error}")
+
+            def unreadable() -> ResourceReport:
+                raise broken
+
+            return unreadable
+        try:
+            declaration = self.registry.declaration(connector.connector_type)
+        except KeybrokerError as exc:
+            unavailable = PluginError(str(exc))
+
+            def failed() -> ResourceReport:
+                raise unavailable
+
+            wanted = resource_type is None or connector.resource_type in (None, resource_type)
+            return failed if wanted else None
+        if resource_type and not self.scope.reaches(
+            connector, declaration, resource_type, resource_id
+        ):
+            return None
+
+        def job() -> ResourceReport:
+            full, _, config = self._usable(str(connector.id))
+            target_type, target_id = self.scope.narrow(
+                full, declaration, config, resource_type, resource_id
+            )
+            if target_type is not None:
+                return self.verifier.check(full, declaration, config, target_type, target_id)
+            return self.verifier.check_every_type(full, declaration, config)
+
+        return job
+
+    # -- connector clients ----------------------------------------------------------
+
+    def issue_client(
+        self,
+        name_or_id: str,
+        resource_type: str | None = None,
+        resource_id: str | None = None,
+        purpose: IssuePurpose = IssuePurpose.ISSUE,
+    ) -> IssuedClient:
+        """A short-lived connector client (with secrets) for one resource of a connector.
+
+        For a login or an issued client, a resource type with instances needs
+        one instance (the only one reached is picked); a Python client
+        (``IssuePurpose.CLIENT``) may cover the connector's whole scope.
+        """
+        connector, declaration, config = self._usable(name_or_id)
+        if connector.is_expired():
+            raise OperationError(
+                f"the credentials of connector '{connector.name}' expired at "
+                f"{connector.expires_at:%Y-%m-%d %H:%M:%S %Z}; update them"
+            )
+        target_type, target_id = self.issuer.resolve_target(
+            connector,
+            declaration,
+            config,
+            resource_type,
+            resource_id,
+            pick_instance=purpose != IssuePurpose.CLIENT,
+        )
+        client = self.issuer.derive(connector, declaration, config, target_type, target_id)
+        action = "login" if purpose == IssuePurpose.LOGIN else "issue"
+        self.audit.record(action, connector, target_type, target_id)
+        return IssuedClient(
+            connector_id=connector.id,
+            connector_name=connector.name,
+            resource_type=target_type,
+            resource_id=target_id,
+            client=client,
+        )
