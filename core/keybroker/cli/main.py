@@ -15,6 +15,19 @@ from keybroker.cli.plugin import plugin
 
 ALIASES = {"service-connector": "connector"}
 
+#: how the CLI words a request parameter that an error names (errors carry the parameter)
+PARAMETER_FLAGS = {
+    "connector_type": "-t/--type",
+    "auth_method": "-a/--auth-method",
+    "resource_type": "-r/--resource-type",
+    "resource_id": "--resource-id",
+    "expiration_seconds": "--expiration-seconds",
+    "labels": "-l/--label",
+    "description": "-d/--description",
+    "auto_configure": "--auto-configure",
+    "tools": "--tool",
+}
+
 
 class ReportedError(click.ClickException):
     """A keybroker error shown as one ``Error: ...`` line with its exit code."""
@@ -75,43 +88,93 @@ def one_line(exc: click.ClickException) -> click.ClickException:
 
 
 def to_reported(exc: Exception, debug: bool) -> ReportedError:
-    """The one-line form of ``exc``; with ``debug`` the traceback is printed first."""
+    """The one-line form of ``exc``; with ``debug`` the (scrubbed) traceback is printed first.
+
+    An error naming a request parameter is prefixed with the option that sets it.
+    """
+    from keybroker import redaction
     from keybroker.errors import KeybrokerError
 
     if debug:
         import traceback
 
-        traceback.print_exception(exc)
+        sys.stderr.write(redaction.scrub("".join(traceback.format_exception(exc))))
     if isinstance(exc, KeybrokerError):
         from keybroker.cli.text import clean_line
 
-        return ReportedError(clean_line(exc.message), exc.exit_code)
+        message = clean_line(redaction.scrub(exc.message))
+        flag = PARAMETER_FLAGS.get(exc.parameter or "")
+        if flag:
+            message = f"{flag}: {message}"
+        return ReportedError(message, exc.exit_code)
     return ReportedError(
         f"unexpected {type(exc).__name__}; run with --debug for details and report it", 1
     )
 
 
+def _enable_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        from keybroker.debug_log import enable_debug_logging
+
+        ctx.ensure_object(CliState).debug = True
+        enable_debug_logging()
+
+
+def _enable_wire(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        from keybroker.debug_log import enable_debug_logging
+
+        ctx.ensure_object(CliState).debug = True
+        enable_debug_logging(wire=True)
+
+
+def debug_options() -> list[click.Option]:
+    """``--debug`` and ``--debug-wire``, accepted by the root and by every command."""
+    return [
+        click.Option(
+            ["--debug"],
+            is_flag=True,
+            expose_value=False,
+            is_eager=True,
+            callback=_enable_debug,
+            help="Show tracebacks and keybroker's debug logs (secrets masked).",
+        ),
+        click.Option(
+            ["--debug-wire"],
+            is_flag=True,
+            expose_value=False,
+            is_eager=True,
+            callback=_enable_wire,
+            help="Also show cloud SDKs' wire logs (may show credentials; same as "
+            "KEYBROKER_DEBUG_WIRE=1 with --debug).",
+        ),
+    ]
+
+
+def add_debug_options(command: click.Command) -> None:
+    """Give ``command`` and all its subcommands the debug options."""
+    command.params.extend(debug_options())
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            add_debug_options(sub)
+
+
 @click.group(cls=KeybrokerGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs on errors.")
 @click.version_option(__version__, prog_name="keybroker")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+def cli(ctx: click.Context) -> None:
     """keybroker: verified, short-lived access to cloud and infrastructure resources.
 
     Register service connectors once, then let people, pipelines and tools
     (kubectl, docker, Python code) reach buckets, clusters and registries
     through them. Start with 'keybroker connector list-types'.
     """
-    state = ctx.ensure_object(CliState)
-    state.debug = state.debug or debug
-    if state.debug:
-        import logging
-
-        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+    ctx.ensure_object(CliState)
 
 
 cli.add_command(connector)
 cli.add_command(plugin)
+add_debug_options(cli)
 
 
 def main(argv: list[str] | None = None) -> int:
