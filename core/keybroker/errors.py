@@ -7,7 +7,8 @@ command-line flag): the CLI words it as its option, the HTTP API as a field.
 
 Each class maps to exactly one process exit code (:attr:`~KeybrokerError.exit_code`:
 ``2`` for a request that is wrong, ``1`` for an operation that failed) and one
-HTTP status (:attr:`~KeybrokerError.http_status`). ``docs/errors.md`` has the table.
+HTTP status (:attr:`~KeybrokerError.http_status`). ``docs/reference/errors.md`` has the
+table.
 """
 
 from __future__ import annotations

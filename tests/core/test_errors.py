@@ -1,4 +1,4 @@
-"""Each error class maps to one exit code and one HTTP status, as docs/errors.md says."""
+"""Each error class maps to one exit code and one HTTP status, as docs/reference/errors.md says."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from pathlib import Path
 
 from keybroker.errors import ERROR_CLASSES, UsageError
 
-DOC = Path(__file__).parents[2] / "docs" / "errors.md"
+DOC = Path(__file__).parents[2] / "docs" / "reference" / "errors.md"
 
 
 def documented() -> dict[str, tuple[int, int]]:
-    """Class name -> (exit code, HTTP status) from the table in docs/errors.md."""
+    """Class name -> (exit code, HTTP status) from the table in docs/reference/errors.md."""
     rows = re.findall(r"^\| `(\w+)` \| (\d) \| (\d{3}) \|", DOC.read_text(), re.MULTILINE)
     return {name: (int(code), int(status)) for name, code, status in rows}
 
