@@ -7,30 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from keybroker.connector import Connector, UpdateRequest
+from keybroker.connector import UpdateRequest
 from keybroker.errors import AuthorizationError, NotFoundError, StaleVersionError
 from keybroker.service import ConnectorService
 from keybroker.settings import Settings
 from keybroker.store.memory import MemoryConnectorStore
 from peers.fake_plugins import register
-
-
-class VersionCheckingStore(MemoryConnectorStore):
-    """A memory store with the optimistic check the agreed store interface has.
-
-    ``update`` succeeds only while the stored row still has the connector's
-    ``version``, and bumps it (the SQL store does the same in its UPDATE).
-    """
-
-    def update(self, connector: Connector) -> Connector:
-        with self._lock:
-            stored = self._items.get(connector.id)
-            if stored is not None and stored.version != connector.version:
-                raise StaleVersionError(
-                    f"connector '{connector.name}' was changed by someone else since it was "
-                    "read; run the command again"
-                )
-        return super().update(connector.model_copy(update={"version": connector.version + 1}))
 
 
 def test_update_reverifies_and_leaves_the_connector_unchanged_on_failure(
@@ -59,14 +41,15 @@ def test_updates_carry_the_version_read_so_a_stale_write_is_refused(
     fake_plugins: Path, tmp_path: Path
 ) -> None:
     service = ConnectorService(
-        store=VersionCheckingStore(),
+        store=MemoryConnectorStore(),  # checks versions as every store does
         settings=Settings(config_dir=tmp_path / "kb", timeout_seconds=5.0),
     )
     register(service, "shared", resource_type="fake-bucket")
     # one after the other: each update carries the version it read, so each succeeds
+    first = service.get("shared").version
     for secret in ("rotated-1", "rotated-2"):
         service.update("shared", UpdateRequest(attributes={"key": secret}))
-    assert service.get("shared").version == 2
+    assert service.get("shared").version == first + 2
 
     # at the same time: A reads, verifies slowly; B reads and writes in between
     failures: list[Exception] = []

@@ -6,7 +6,7 @@ import threading
 import uuid
 
 from keybroker.connector import Connector, ConnectorQuery
-from keybroker.errors import ConflictError, NotFoundError
+from keybroker.errors import ConflictError, NotFoundError, StaleVersionError
 from keybroker.store.base import ConnectorStore
 from keybroker.store.query import matches, resolve
 
@@ -50,7 +50,7 @@ class MemoryConnectorStore(ConnectorStore):
             if current is None:
                 raise NotFoundError(f"connector '{connector.name}' does not exist")
             if current.version != connector.version:
-                raise ConflictError(
+                raise StaleVersionError(
                     f"connector '{connector.name}' was changed by someone else since it "
                     "was read; run the command again"
                 )

@@ -9,7 +9,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from keybroker.connector import Connector, ConnectorQuery
-from keybroker.errors import ConflictError, NotFoundError, StoreError, UsageError
+from keybroker.errors import (
+    ConflictError,
+    NotFoundError,
+    StaleVersionError,
+    StoreError,
+    UsageError,
+)
 from keybroker.store.base import ConnectorStore
 from keybroker.store.query import MIN_ID_PREFIX, matches
 
@@ -262,7 +268,7 @@ class SQLConnectorStore(ConnectorStore):
                     .values(**values, version=row.version + 1)
                 )
                 if result.rowcount != 1:
-                    raise ConflictError(
+                    raise StaleVersionError(
                         "a connector changed while the key was being rotated; nothing was "
                         "changed, run the rotation again"
                     )
@@ -402,7 +408,7 @@ class SQLConnectorStore(ConnectorStore):
                     ).first()
                     if stored is None:
                         raise NotFoundError(f"connector '{connector.name}' does not exist")
-                    raise ConflictError(
+                    raise StaleVersionError(
                         f"connector '{connector.name}' was changed by someone else since it "
                         "was read; run the command again"
                     )
