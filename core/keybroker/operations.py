@@ -20,7 +20,7 @@ import uuid
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from keybroker.connector import Connector, ConnectorQuery, RegisterRequest, UpdateRequest
 from keybroker.views import ConnectorTypeView, ResourceReport
@@ -40,6 +40,8 @@ class IssuePurpose(StrEnum):
 class IssuedClient(BaseModel):
     """A short-lived connector client for one resource, and where it came from."""
 
+    model_config = ConfigDict(defer_build=True)
+
     connector_id: uuid.UUID = Field(description="the registered connector that issued it")
     connector_name: str
     resource_type: str
@@ -51,6 +53,8 @@ class IssuedClient(BaseModel):
 
 class Registration(BaseModel):
     """A stored connector and what its verification found (None when not verified)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     connector: Connector
     verification: ResourceReport | None = None

@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from keybroker.types import ResourceIdFormat
 
@@ -25,10 +25,16 @@ if TYPE_CHECKING:
 HIDDEN = "[HIDDEN]"
 
 
+class View(BaseModel):
+    """Base of the views: validators are built on first use, so importing them is cheap."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
 # -- resource reports --------------------------------------------------------------
 
 
-class ResourceEntry(BaseModel):
+class ResourceEntry(View):
     """The resources of one resource type a connector reaches."""
 
     resource_type: str
@@ -38,7 +44,7 @@ class ResourceEntry(BaseModel):
     error: str | None = None
 
 
-class ResourceReport(BaseModel):
+class ResourceReport(View):
     """What one connector reaches, or why it could not be checked."""
 
     connector_id: uuid.UUID
@@ -56,7 +62,7 @@ class ResourceReport(BaseModel):
 # -- connector types ---------------------------------------------------------------
 
 
-class AttributeView(BaseModel):
+class AttributeView(View):
     """One attribute of an auth method, as documented to users."""
 
     name: str
@@ -89,7 +95,7 @@ class AttributeView(BaseModel):
         )
 
 
-class AuthMethodView(BaseModel):
+class AuthMethodView(View):
     """One auth method of a connector type: its rules and attributes."""
 
     auth_method: str
@@ -118,7 +124,7 @@ class AuthMethodView(BaseModel):
         )
 
 
-class ResourceTypeView(BaseModel):
+class ResourceTypeView(View):
     """One resource type of a connector type, with the id formats it accepts."""
 
     resource_type: str
@@ -145,7 +151,7 @@ class ResourceTypeView(BaseModel):
         )
 
 
-class ConnectorTypeView(BaseModel):
+class ConnectorTypeView(View):
     """A connector type as a client sees it: its documentation and where it can be used.
 
     ``name`` is None (and the lists are empty) when the type's plugin could
@@ -237,7 +243,7 @@ class ConnectorTypeView(BaseModel):
 # -- connectors --------------------------------------------------------------------
 
 
-class ConnectorView(BaseModel):
+class ConnectorView(View):
     """A connector as shown to a client; secret values only when asked for explicitly.
 
     ``secrets`` maps every secret attribute to :data:`HIDDEN`, or to its value

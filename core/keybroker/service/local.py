@@ -12,7 +12,6 @@ from __future__ import annotations
 import builtins
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from keybroker import redaction
 from keybroker.caller import Caller
@@ -49,7 +48,7 @@ from keybroker.service.validation import (
 from keybroker.service.verification import Verifier, fan_out
 from keybroker.settings import Settings
 from keybroker.store.base import ConnectorStore
-from keybroker.types import AutoConfiguration, ConnectorType
+from keybroker.types import AuthConfig, AutoConfiguration, ConnectorType
 from keybroker.views import ConnectorTypeView
 
 
@@ -293,7 +292,7 @@ class LocalOperations:
 
     # -- verification and resources -------------------------------------------------
 
-    def _usable(self, name_or_id: str) -> tuple[Connector, ConnectorType, Any]:
+    def _usable(self, name_or_id: str) -> tuple[Connector, ConnectorType, AuthConfig]:
         """A connector with its secrets, its type's declaration and its validated config."""
         connector = self._load(name_or_id)
         declaration = self.registry.declaration(connector.connector_type)
