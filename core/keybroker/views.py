@@ -335,14 +335,14 @@ class RegistrationView(ConnectorView):
     verification: ResourceReport | None = None
 
 
-class ConnectorReference(BaseModel):
+class ConnectorReference(View):
     """The registered connector something came from."""
 
     id: uuid.UUID
     name: str
 
 
-class ConnectorClientView(BaseModel):
+class ConnectorClientView(View):
     """A connector client: the short-lived credentials a connector issues for one resource.
 
     Never stored, so it has no id of its own; ``connector`` names where it came from.
