@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Callable
 from typing import TextIO
 
 from keybroker.redaction import ScrubbingFilter
@@ -71,16 +72,20 @@ def wire_requested() -> bool:
     return os.environ.get(WIRE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def enable_debug_logging(wire: bool = False, stream: TextIO | None = None) -> None:
+def enable_debug_logging(
+    wire: bool = False, stream: TextIO | None = None
+) -> Callable[[], None]:
     """Send scrubbed debug logs to stderr; other libraries' below WARNING only with ``wire``.
 
     Calling it again replaces the earlier configuration (e.g. to add ``wire``).
+    Returns a function that puts logging back as it was (for in-process callers).
     """
     wire = wire or wire_requested()
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        if isinstance(handler, _DebugHandler):
-            root.removeHandler(handler)
+    levels = {name: logging.getLogger(name).level for name in ("", *WIRE_LOGGERS)}
+    earlier = [h for h in root.handlers if isinstance(h, _DebugHandler)]
+    for old in earlier:
+        root.removeHandler(old)
     handler = _DebugHandler(stream or _CurrentStderr())
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     handler.addFilter(_OursOrWarnings(wire))
@@ -95,3 +100,12 @@ def enable_debug_logging(wire: bool = False, stream: TextIO | None = None) -> No
             "fields are masked, but these logs may still show credentials keybroker cannot "
             "recognise; do not share them"
         )
+
+    def restore() -> None:
+        root.removeHandler(handler)
+        for old in earlier:
+            root.addHandler(old)
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+
+    return restore

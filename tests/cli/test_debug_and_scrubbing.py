@@ -144,3 +144,14 @@ def test_errors_name_the_option_of_the_parameter_at_fault() -> None:
     assert "-a/--auth-method: unknown auth method 'nosuch'" in listed.output
     resources = run("connector", "list-resources", "-r", "nosuch", "--debug")
     assert resources.exit_code == 2 and "unknown resource type 'nosuch'" in resources.output
+
+
+def test_debug_in_process_leaves_logging_as_it_was() -> None:
+    import logging
+
+    root = logging.getLogger()
+    before = (list(root.handlers), root.level, logging.getLogger("botocore").level)
+    result = run("connector", "list-types", "--debug", "--debug-wire")
+    assert result.exit_code == 0, result.output
+    after = (list(root.handlers), root.level, logging.getLogger("botocore").level)
+    assert after == before

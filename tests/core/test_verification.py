@@ -42,14 +42,14 @@ def test_a_type_that_cannot_verify_never_counts_as_verified(service: ConnectorSe
 
 def test_the_service_refuses_to_verify_without_a_verify_hook(service: ConnectorService) -> None:
     """Even with a registry that let such a plugin through, nothing counts as verified."""
-    connector, _ = register(service, "c", verify=False)
+    register(service, "c", verify=False)
     real = service.backend.calls.implements  # type: ignore[attr-defined]
 
     def without_verify(connector_type: str, hook_name: str) -> bool:
         return hook_name != "verify" and real(connector_type, hook_name)
 
     service.backend.calls.implements = without_verify  # type: ignore[attr-defined]
-    with pytest.raises(PluginError, match="cannot verify connectors.*no 'verify' hook"):
+    with pytest.raises(PluginError, match=r"cannot verify connectors.*no 'verify' hook"):
         service.verify("c")
     (report,) = service.list_resources()
     assert report.error is not None and "no 'verify' hook" in report.error

@@ -114,36 +114,41 @@ def to_reported(exc: Exception, debug: bool) -> ReportedError:
 
 def _enable_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     if value:
-        from keybroker.debug_log import enable_debug_logging
-
-        ctx.ensure_object(CliState).debug = True
-        enable_debug_logging()
+        _debug_logging(ctx, wire=False)
 
 
 def _enable_wire(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     if value:
-        from keybroker.debug_log import enable_debug_logging
-
-        ctx.ensure_object(CliState).debug = True
-        enable_debug_logging(wire=True)
+        _debug_logging(ctx, wire=True)
 
 
-def debug_options() -> list[click.Option]:
-    """``--debug`` and ``--debug-wire``, accepted by the root and by every command."""
+def _debug_logging(ctx: click.Context, wire: bool) -> None:
+    """Turn on debug output for this invocation; logging is put back when it ends."""
+    from keybroker.debug_log import enable_debug_logging
+
+    ctx.ensure_object(CliState).debug = True
+    ctx.find_root().call_on_close(enable_debug_logging(wire=wire))
+
+
+def debug_options(hidden: bool) -> list[click.Option]:
+    """``--debug`` and ``--debug-wire`` (documented once, on the root command)."""
     return [
         click.Option(
             ["--debug"],
             is_flag=True,
             expose_value=False,
             is_eager=True,
+            hidden=hidden,
             callback=_enable_debug,
-            help="Show tracebacks and keybroker's debug logs (secrets masked).",
+            help="Show tracebacks and keybroker's debug logs, secrets masked (also accepted "
+            "after any command).",
         ),
         click.Option(
             ["--debug-wire"],
             is_flag=True,
             expose_value=False,
             is_eager=True,
+            hidden=hidden,
             callback=_enable_wire,
             help="Also show cloud SDKs' wire logs (may show credentials; same as "
             "KEYBROKER_DEBUG_WIRE=1 with --debug).",
@@ -151,12 +156,12 @@ def debug_options() -> list[click.Option]:
     ]
 
 
-def add_debug_options(command: click.Command) -> None:
+def add_debug_options(command: click.Command, hidden: bool = False) -> None:
     """Give ``command`` and all its subcommands the debug options."""
-    command.params.extend(debug_options())
+    command.params.extend(debug_options(hidden))
     if isinstance(command, click.Group):
         for sub in command.commands.values():
-            add_debug_options(sub)
+            add_debug_options(sub, hidden=True)
 
 
 @click.group(cls=KeybrokerGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -282,7 +282,7 @@ class ConnectorTypeConformance:
         given = [c for c in credentials if c.auth_method == auth_method]
         if not given:
             pytest.skip(f"no working credentials for auth method '{auth_method}'")
-        connector, _ = keybroker_service.register(
+        registered = keybroker_service.register(
             RegisterRequest(
                 name=f"conformance-{auth_method}",
                 connector_type=self.connector_type,
@@ -290,7 +290,7 @@ class ConnectorTypeConformance:
                 attributes=given[0].attributes,
             )
         )
-        keybroker_service.verify(connector.name)
+        keybroker_service.verify(registered.connector.name)
 
     def test_resource_type_is_verified_listed_and_given_a_client(
         self,
@@ -325,7 +325,7 @@ class ConnectorTypeConformance:
         """A connector client of another type is of an installed type that accepts it."""
         connector, working, ids = self._register_for(resource_type, credentials, keybroker_service)
         target = working.resource_ids.get(resource_type) or ids[0]
-        client = keybroker_service.issue_client(connector.name, resource_type, target)
+        client = keybroker_service.issue_client(connector.name, resource_type, target).client
         if client.connector_type == self.connector_type:
             return
         check_basic_client(keybroker_service.registry, client)
@@ -412,7 +412,7 @@ class ConnectorTypeConformance:
                 f"no working credentials reach '{resource_type}'; add some to 'credentials'"
             )
         working = usable[0]
-        connector, _ = service.register(
+        connector = service.register(
             RegisterRequest(
                 name=f"conformance-{resource_type}",
                 connector_type=self.connector_type,
@@ -420,7 +420,7 @@ class ConnectorTypeConformance:
                 attributes=working.attributes,
                 resource_type=resource_type,
             )
-        )
+        ).connector
         verified = service.verify(connector.name)
         ids = verified.resources[0].resource_ids if verified.resources else None
         assert ids, (
