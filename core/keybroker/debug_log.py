@@ -72,9 +72,7 @@ def wire_requested() -> bool:
     return os.environ.get(WIRE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def enable_debug_logging(
-    wire: bool = False, stream: TextIO | None = None
-) -> Callable[[], None]:
+def enable_debug_logging(wire: bool = False, stream: TextIO | None = None) -> Callable[[], None]:
     """Send scrubbed debug logs to stderr; other libraries' below WARNING only with ``wire``.
 
     Calling it again replaces the earlier configuration (e.g. to add ``wire``).
