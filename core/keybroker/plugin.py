@@ -55,7 +55,8 @@ from keybroker.types import (
 if TYPE_CHECKING:
     from keybroker.connector import Connector, LoginResult, utcnow
     from keybroker.events import AuditEvent, LocalLoginRequest
-    from keybroker.files import write_private
+    from keybroker.files import locked_tool_file, write_private
+    from keybroker.proxies import proxy_for, split_proxy
 
 ConfigT = TypeVar("ConfigT", bound=AuthConfig)
 
@@ -66,6 +67,9 @@ _LAZY = {
     "AuditEvent": "keybroker.events",
     "LocalLoginRequest": "keybroker.events",
     "write_private": "keybroker.files",
+    "locked_tool_file": "keybroker.files",
+    "proxy_for": "keybroker.proxies",
+    "split_proxy": "keybroker.proxies",
 }
 
 
@@ -133,6 +137,9 @@ __all__ = [
     "hookimpl",
     "kubernetes_cluster_client",
     "kubernetes_cluster_name",
+    "locked_tool_file",
+    "proxy_for",
+    "split_proxy",
     "utcnow",
     "write_private",
 ]

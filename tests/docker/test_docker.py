@@ -18,7 +18,7 @@ from keybroker_docker.names import api_base_url, canonical_registry
 from keybroker.errors import UsageError
 from peers.cli_runner import run, run_json
 from peers.http_peer import send_json
-from peers.plugin_install import plugin_on_path, write_plugin
+from peers.leaser import leaser_installed
 from peers.registry import REPOSITORY, TAG, Registry, require
 
 
@@ -276,65 +276,11 @@ def test_bearer_token_challenge(token_registry: str) -> None:
 
 # -- temporary credentials: the credential helper -----------------------------------------
 
-LEASER_DECLARATION = """
-from keybroker.hookspecs import hookimpl
-from keybroker.types import AuthConfig, AuthMethod, ConnectorType, ResourceType
-from pydantic import SecretStr
-
-class LeaseConfig(AuthConfig):
-    registry: str
-    username: str
-    password: SecretStr
-
-@hookimpl
-def declare_connector_type():
-    return ConnectorType(
-        connector_type="leaser", name="Registry lease", implementation="kb_leaser.impl",
-        auth_methods=[AuthMethod(auth_method="lease", name="lease", config_schema=LeaseConfig,
-                                 issues_temporary_credentials=True, default_expiration_seconds=600,
-                                 min_expiration_seconds=60, max_expiration_seconds=3600)],
-        resource_types=[ResourceType(resource_type="docker-registry", name="registry")],
-    )
-"""
-
-LEASER_IMPL = """
-from datetime import timedelta
-from keybroker.connector import Connector, utcnow
-from keybroker.hookspecs import hookimpl
-
-@hookimpl
-def default_resource_id(resource_type, config):
-    return config.registry
-
-@hookimpl
-def verify(connector, config, resource_type, resource_id):
-    return [config.registry] if resource_type else []
-
-@hookimpl
-def derive_client(connector, config, resource_type, resource_id):
-    return Connector(
-        name=connector.name, connector_type="docker", auth_method="password",
-        resource_type="docker-registry", resource_id=config.registry,
-        configuration={"registry": config.registry, "username": config.username},
-        secrets={"password": config.password},
-        expires_at=utcnow() + timedelta(seconds=600),
-    )
-"""
-
 
 @pytest.fixture
 def leaser(tmp_path: Path) -> Iterator[dict[str, str]]:
-    site = write_plugin(
-        tmp_path / "site",
-        "kb-leaser",
-        {"kb_leaser.declaration": LEASER_DECLARATION, "kb_leaser.impl": LEASER_IMPL},
-        {"keybroker.connector_types": {"leaser": "kb_leaser.declaration"}},
-    )
-    with plugin_on_path(site):
-        yield {
-            "PYTHONPATH": str(site),
-            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),
-        }
+    with leaser_installed(tmp_path / "site") as env:
+        yield env
 
 
 def test_temporary_credentials_go_through_the_credential_helper(

@@ -12,7 +12,7 @@ from keybroker.plugin import (
     LoginResult,
     UsageError,
     hookimpl,
-    write_private,
+    locked_tool_file,
 )
 
 
@@ -54,13 +54,13 @@ def configure_local_tool(request: LocalLoginRequest) -> LoginResult:
     """Add or replace the ``machine`` entry of the service's host."""
     host = urlsplit(str(request.client.configuration["url"])).hostname or ""
     path = netrc_path()
-    text = path.read_text() if path.exists() else ""
-    kept = [e for e in _entries(text) if not (e[0] == "machine" and len(e) > 1 and e[1] == host)]
     password = request.client.secrets["password"].get_secret_value()
     username = str(request.client.configuration["username"])
-    kept.append(["machine", host, "login", username, "password", password])
-    body = "".join(" ".join(e) + "\n" for e in kept)
-    write_private(path, body)
+    with locked_tool_file(path) as netrc:  # locked, re-read, written atomically
+        entries = _entries(netrc.read_text() or "")
+        kept = [e for e in entries if not (e[0] == "machine" and len(e) > 1 and e[1] == host)]
+        kept.append(["machine", host, "login", username, "password", password])
+        netrc.write_text("".join(" ".join(e) + "\n" for e in kept))
     return LoginResult(
         tool="netrc",
         messages=[f"Updated {path} with credentials for {host} (curl -n now reaches it)."],

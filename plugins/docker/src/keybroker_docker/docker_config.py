@@ -22,7 +22,7 @@ from keybroker.plugin import (
     LocalTool,
     LoginResult,
     hookimpl,
-    write_private,
+    locked_tool_file,
 )
 
 HELPER_NAME = "keybroker"
@@ -30,16 +30,23 @@ HELPER_EXECUTABLE = f"docker-credential-{HELPER_NAME}"
 MAPPING_FILE = "keybroker-credentials.json"
 
 
-def read_mapping(directory: Path) -> dict[str, Any]:
-    """Registry host -> the connector that issues its credentials (no secrets)."""
-    path = directory / MAPPING_FILE
-    if not path.exists():
+def parse_mapping(text: str | None) -> dict[str, Any]:
+    """The mapping file's text parsed; empty when missing or unreadable."""
+    if not text:
         return {}
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(text)
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def read_mapping(directory: Path) -> dict[str, Any]:
+    """Registry host -> the connector that issues its credentials (no secrets)."""
+    try:
+        return parse_mapping((directory / MAPPING_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return {}
 
 
 def helper_location() -> str | None:
@@ -63,44 +70,47 @@ def declare_local_tool() -> LocalTool:
 @hookimpl
 def configure_local_tool(request: LocalLoginRequest) -> LoginResult:
     """Write the registry's entry into the docker client's config.json."""
-    from keybroker_docker.implementation import docker_config_dir, read_docker_config
+    from keybroker_docker.implementation import docker_config_dir, parse_docker_config
     from keybroker_docker.names import canonical_registry, config_key
 
     directory = docker_config_dir()
     path = directory / "config.json"
-    data = read_docker_config(path)  # refuses a broken file before anything is written
     client = request.client
     host = canonical_registry(client.configuration.get("registry"))
     key = config_key(host)
-    auths: dict[str, Any] = data.setdefault("auths", {})
-    helpers: dict[str, Any] = data.get("credHelpers") or {}
-    messages = []
-    if client.expires_at is None:
-        username = str(client.configuration["username"])
-        password = client.secrets["password"].get_secret_value()
-        auths[key] = {"auth": base64.b64encode(f"{username}:{password}".encode()).decode()}
-        if helpers.pop(host, None) is not None:
-            data["credHelpers"] = helpers
-        write_private(path, json.dumps(data, indent="\t") + "\n")
-        messages.append(f"Updated {path}: docker is logged in to {host} as '{username}'.")
-        return LoginResult(tool="docker", messages=messages)
-    auths.pop(key, None)
-    auths.pop(host, None)
-    helpers[host] = HELPER_NAME
-    data["credHelpers"] = helpers
-    mapping = read_mapping(directory)
-    mapping[host] = {
-        "connector": str(request.source_id),
-        "connector_name": request.source_name,
-        "resource_type": request.resource_type,
-        "resource_id": request.resource_id,
-        "env": request.refresh_env,
-    }
-    write_private(directory / MAPPING_FILE, json.dumps(mapping, indent=2) + "\n")
-    write_private(path, json.dumps(data, indent="\t") + "\n")
-    messages.append(
+    # docker itself does not lock config.json; keybroker takes kubectl's '<file>.lock'
+    # convention so that concurrent logins never lose each other's entries
+    with locked_tool_file(path) as config_file:
+        data = parse_docker_config(config_file.read_text(), path)  # refuses a broken file
+        auths: dict[str, Any] = data.setdefault("auths", {})
+        helpers: dict[str, Any] = data.get("credHelpers") or {}
+        if client.expires_at is None:
+            username = str(client.configuration["username"])
+            password = client.secrets["password"].get_secret_value()
+            auths[key] = {"auth": base64.b64encode(f"{username}:{password}".encode()).decode()}
+            if helpers.pop(host, None) is not None:
+                data["credHelpers"] = helpers
+            config_file.write_text(json.dumps(data, indent="\t") + "\n")
+            message = f"Updated {path}: docker is logged in to {host} as '{username}'."
+            return LoginResult(tool="docker", messages=[message])
+        auths.pop(key, None)
+        auths.pop(host, None)
+        helpers[host] = HELPER_NAME
+        data["credHelpers"] = helpers
+        with locked_tool_file(directory / MAPPING_FILE) as mapping_file:
+            mapping = parse_mapping(mapping_file.read_text())
+            mapping[host] = {
+                "connector": str(request.source_id),
+                "connector_name": request.source_name,
+                "resource_type": request.resource_type,
+                "resource_id": request.resource_id,
+                "env": request.refresh_env,
+            }
+            mapping_file.write_text(json.dumps(mapping, indent=2) + "\n")
+        config_file.write_text(json.dumps(data, indent="\t") + "\n")
+    messages = [
         f"Updated {path}: docker asks {HELPER_EXECUTABLE} for fresh credentials for {host}."
-    )
+    ]
     location = helper_location()
     if location is None:
         messages.append(

@@ -57,12 +57,12 @@ def docker_config_dir() -> Path:
     return Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
 
 
-def read_docker_config(path: Path) -> dict[str, Any]:
-    """The parsed config.json (empty if missing); refuse a file that is not a JSON object."""
-    if not path.exists():
+def parse_docker_config(text: str | None, path: Path) -> dict[str, Any]:
+    """A config.json's text parsed (empty for None); refuse what is not a JSON object."""
+    if text is None:
         return {}
     try:
-        data = json.loads(path.read_text() or "{}")
+        data = json.loads(text or "{}")
     except ValueError as exc:
         raise UsageError(
             f"{path} is not valid JSON ({exc.args[0].split(':')[0]}); fix or move it, then "
@@ -71,6 +71,17 @@ def read_docker_config(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise UsageError(f"{path} is not a docker config file (expected a JSON object)")
     return data
+
+
+def read_docker_config(path: Path) -> dict[str, Any]:
+    """The parsed config.json (empty if missing); refuse a file that is not a JSON object."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = None
+    except (OSError, UnicodeDecodeError):
+        raise UsageError(f"cannot read {path} as a docker config file; fix or move it") from None
+    return parse_docker_config(text, path)
 
 
 @hookimpl

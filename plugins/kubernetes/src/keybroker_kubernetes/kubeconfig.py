@@ -1,4 +1,4 @@
-"""Reading and merging kubeconfig files: atomic, private, leaving other entries alone."""
+"""Reading and merging kubeconfig files, leaving other entries alone."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from keybroker.plugin import UsageError, write_private
+from keybroker.plugin import UsageError
 
 
 def kubeconfig_path() -> Path:
@@ -19,12 +19,17 @@ def kubeconfig_path() -> Path:
     return Path(first).expanduser() if first else Path.home() / ".kube" / "config"
 
 
-def read_kubeconfig(path: Path) -> dict[str, Any]:
-    """The parsed file, an empty config if it does not exist; refuse what is not a kubeconfig."""
-    if not path.exists():
-        return {"apiVersion": "v1", "kind": "Config", "clusters": [], "users": [], "contexts": []}
+def empty_kubeconfig() -> dict[str, Any]:
+    """A kubeconfig with nothing in it."""
+    return {"apiVersion": "v1", "kind": "Config", "clusters": [], "users": [], "contexts": []}
+
+
+def parse_kubeconfig(text: str | None, path: Path) -> dict[str, Any]:
+    """A kubeconfig's text parsed (empty for None); refuse what is not a kubeconfig."""
+    if text is None:
+        return empty_kubeconfig()
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
@@ -36,6 +41,17 @@ def read_kubeconfig(path: Path) -> dict[str, Any]:
     ):
         raise UsageError(f"{path} is not a kubeconfig file; fix or move it, then retry")
     return data
+
+
+def read_kubeconfig(path: Path) -> dict[str, Any]:
+    """The parsed file, an empty config if it does not exist; refuse what is not a kubeconfig."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = None
+    except (OSError, UnicodeDecodeError):
+        raise UsageError(f"cannot read {path} as a kubeconfig file; fix or move it") from None
+    return parse_kubeconfig(text, path)
 
 
 def _upsert(entries: list[dict[str, Any]], name: str, key: str, body: dict[str, Any]) -> None:
@@ -69,9 +85,9 @@ def merge_context(
     return data
 
 
-def write_kubeconfig(path: Path, data: dict[str, Any]) -> None:
-    """Write a kubeconfig atomically, mode 0600."""
-    write_private(path, yaml.safe_dump(data, sort_keys=False, default_flow_style=False))
+def dump_kubeconfig(data: dict[str, Any]) -> str:
+    """A kubeconfig as the YAML text written to its file."""
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
 
 
 def cluster_entry(server: str, certificate_authority: str | None, insecure: bool) -> dict[str, Any]:

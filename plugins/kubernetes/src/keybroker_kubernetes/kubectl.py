@@ -17,6 +17,7 @@ from keybroker.plugin import (
     LocalTool,
     LoginResult,
     hookimpl,
+    locked_tool_file,
 )
 
 EXEC_API_VERSION = "client.authentication.k8s.io/v1"
@@ -100,21 +101,22 @@ def configure_local_tool(request: LocalLoginRequest) -> LoginResult:
     """Merge a context for the cluster into the kubeconfig and make it current."""
     from keybroker_kubernetes.kubeconfig import (
         cluster_entry,
+        dump_kubeconfig,
         kubeconfig_path,
         merge_context,
-        read_kubeconfig,
-        write_kubeconfig,
+        parse_kubeconfig,
     )
 
     path = kubeconfig_path()
-    data = read_kubeconfig(path)  # refuses a broken file before anything is written
     config = request.client.configuration
     name = context_name(request)
     user, refreshes = user_entry(request)
     cluster = cluster_entry(
         str(config["server"]), config.get("certificate_authority"), bool(config.get("insecure"))
     )
-    write_kubeconfig(path, merge_context(data, name, cluster, user))
+    with locked_tool_file(path) as kubeconfig:  # kubectl's own lock; re-read under it
+        data = parse_kubeconfig(kubeconfig.read_text(), path)  # refuses a broken file
+        kubeconfig.write_text(dump_kubeconfig(merge_context(data, name, cluster, user)))
     messages = [f"Updated {path}: context '{name}' for {config['server']} is now current."]
     if refreshes:
         messages.append(
