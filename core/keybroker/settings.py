@@ -16,6 +16,8 @@ CONFIG_DIR_ENV = "KEYBROKER_CONFIG_DIR"
 STORE_URL_ENV = "KEYBROKER_STORE_URL"
 ENCRYPTION_KEY_ENV = "KEYBROKER_ENCRYPTION_KEY"
 TIMEOUT_ENV = "KEYBROKER_TIMEOUT"
+#: where a login's credential helper expects the store, written by ``refresh_env`` (no secret)
+LOGIN_STORE_ENV = "KEYBROKER_LOGIN_STORE"
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
 #: a day: longer than any call should take, short enough to catch a typo in the unit
@@ -119,9 +121,65 @@ class Settings:
         """The file holding the encryption key when none is given in the environment."""
         return self.config_dir / "secret.key"
 
+    @property
+    def store_location(self) -> str:
+        """The store's URL with nothing secret in it (no password), for files and messages."""
+        return password_free_url(self.database_url)
+
     def refresh_env(self) -> dict[str, str]:
-        """Environment a child process needs to reach the same store (no secrets)."""
-        env = {CONFIG_DIR_ENV: str(self.config_dir)}
-        if self.store_url:
+        """Environment a credential helper needs to reach the same store: never a secret.
+
+        ``login`` writes it into kubectl's exec entry and docker's credential
+        mapping, and the helper runs with it on top of the environment kubectl
+        or docker run in. It names the config directory (the key file, and
+        later a server session); the store URL only when it carries no
+        password (empty for the embedded store, so that a ``KEYBROKER_STORE_URL``
+        in the tool's environment cannot send the helper elsewhere). A URL with
+        a password is never written: the helper takes it from the tool's
+        environment, and ``KEYBROKER_LOGIN_STORE`` (the URL without its
+        password) lets it say what to set when it finds another store there.
+        """
+        env = {CONFIG_DIR_ENV: str(self.config_dir), LOGIN_STORE_ENV: self.store_location}
+        if self.store_url is None:
+            env[STORE_URL_ENV] = ""
+        elif password_free_url(self.store_url) == self.store_url:
             env[STORE_URL_ENV] = self.store_url
         return env
+
+    def check_login_store(self) -> None:
+        """In a credential helper: refuse a store other than the one login was made with."""
+        expected = os.environ.get(LOGIN_STORE_ENV)
+        if expected and expected != self.store_location:
+            raise UsageError(
+                f"this login was made with the store {expected}, but keybroker would use "
+                f"{self.store_location} here; set {STORE_URL_ENV} (with its password) in the "
+                "environment kubectl or docker runs in, or log in again from that environment"
+            )
+
+
+_SECRET_QUERY_KEY = re.compile(r"pass|pwd|secret|token|credential", re.IGNORECASE)
+
+
+def password_free_url(url: str) -> str:
+    """A database URL without its password and secret-looking query parameters.
+
+    Returns ``url`` itself when it holds no secret, so equality tells whether it did.
+    """
+    from sqlalchemy.engine import URL, make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return "<unparsable store URL>"
+    secret_keys = [key for key in parsed.query if _SECRET_QUERY_KEY.search(key)]
+    if parsed.password is None and not secret_keys:
+        return url
+    cleaned = URL.create(
+        parsed.drivername,
+        username=parsed.username,
+        host=parsed.host,
+        port=parsed.port,
+        database=parsed.database,
+        query={k: v for k, v in parsed.query.items() if k not in secret_keys},
+    )
+    return cleaned.render_as_string(hide_password=False)

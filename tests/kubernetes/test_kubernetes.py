@@ -15,7 +15,7 @@ import yaml
 
 from peers.cli_runner import run, run_json
 from peers.fake_kube_api import NAMESPACES, FakeKubeApi, fake_kube_api
-from peers.plugin_install import plugin_on_path, write_plugin
+from peers.minter import minter_installed
 
 TOKEN = "kb-test-token-0123456789"
 
@@ -296,55 +296,6 @@ def test_auto_configure_from_kubeconfig(kube: FakeKubeApi, tmp_path: Path) -> No
 
 # -- temporary credentials: the exec credential plugin ---------------------------------------
 
-MINTER_DECLARATION = """
-from pydantic import Field
-from keybroker.hookspecs import hookimpl
-from keybroker.types import AuthConfig, AuthMethod, ConnectorType, ResourceType
-
-class MinterConfig(AuthConfig):
-    server: str
-    certificate_authority: str
-    token_file: str = Field(description="where minted tokens are recorded for the test server")
-
-@hookimpl
-def declare_connector_type():
-    return ConnectorType(
-        connector_type="minter", name="Token minter", implementation="kb_minter.impl",
-        auth_methods=[AuthMethod(auth_method="mint", name="mint", config_schema=MinterConfig,
-                                 issues_temporary_credentials=True,
-                                 default_expiration_seconds=60, min_expiration_seconds=1,
-                                 max_expiration_seconds=3600)],
-        resource_types=[ResourceType(resource_type="kubernetes-cluster", name="cluster",
-                                     supports_instances=True)],
-    )
-"""
-
-MINTER_IMPL = """
-import uuid
-from datetime import timedelta
-from pydantic import SecretStr
-from keybroker.connector import Connector, utcnow
-from keybroker.hookspecs import hookimpl
-
-@hookimpl
-def verify(connector, config, resource_type, resource_id):
-    return ["cluster-a"] if resource_type else []
-
-@hookimpl
-def derive_client(connector, config, resource_type, resource_id):
-    token = "minted-" + uuid.uuid4().hex
-    with open(config.token_file, "a") as handle:
-        handle.write(token + "\\n")
-    return Connector(
-        name=connector.name, connector_type="kubernetes", auth_method="token",
-        resource_type="kubernetes-cluster", resource_id="127.0.0.1",
-        configuration={"server": config.server,
-                       "certificate_authority": config.certificate_authority, "insecure": False},
-        secrets={"token": SecretStr(token)},
-        expires_at=utcnow() + timedelta(seconds=connector.expiration_seconds or 60),
-    )
-"""
-
 
 def register_minted(kube: FakeKubeApi, expiration_seconds: int | None = None) -> Any:
     """Register connector 'minted' of the test-only minter type for the fake cluster."""
@@ -366,15 +317,9 @@ def register_minted(kube: FakeKubeApi, expiration_seconds: int | None = None) ->
 
 @pytest.fixture
 def minter(tmp_path: Path, kube: FakeKubeApi) -> Iterator[dict[str, str]]:
-    site = write_plugin(
-        tmp_path / "site",
-        "kb-minter",
-        {"kb_minter.declaration": MINTER_DECLARATION, "kb_minter.impl": MINTER_IMPL},
-        {"keybroker.connector_types": {"minter": "kb_minter.declaration"}},
-    )
     kube.token_file = tmp_path / "minted-tokens"
-    with plugin_on_path(site):
-        yield {"PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+    with minter_installed(tmp_path / "site") as env:
+        yield env
 
 
 def test_temporary_token_login_keeps_kubectl_working_after_expiry(

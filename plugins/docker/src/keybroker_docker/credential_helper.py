@@ -34,9 +34,12 @@ def _get(server_url: str) -> int:
     os.environ.update({str(k): str(v) for k, v in (entry.get("env") or {}).items()})
     from keybroker import ConnectorService
     from keybroker.plugin import KeybrokerError
+    from keybroker.settings import Settings
 
     try:
-        issued = ConnectorService().issue_client(
+        settings = Settings.from_env()
+        settings.check_login_store()  # the store login used, or say what to set
+        issued = ConnectorService(settings=settings).issue_client(
             entry["connector"], entry.get("resource_type"), entry.get("resource_id")
         )
         client = issued.client

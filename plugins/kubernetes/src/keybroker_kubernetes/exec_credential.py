@@ -35,9 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from keybroker import ConnectorService
     from keybroker.plugin import KeybrokerError
+    from keybroker.settings import Settings
 
     try:
-        issued = ConnectorService().issue_client(
+        settings = Settings.from_env()
+        settings.check_login_store()  # the store login used, or say what to set
+        issued = ConnectorService(settings=settings).issue_client(
             args.connector, args.resource_type, args.resource_id
         )
         client = issued.client
