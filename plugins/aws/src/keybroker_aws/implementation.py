@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import functools
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,7 +20,7 @@ from keybroker.plugin import (
     kubernetes_cluster_client,
     utcnow,
 )
-from keybroker_aws import resources
+from keybroker_aws import resources, sdk
 from keybroker_aws.declaration import ECR, EKS, GENERIC, S3, RegionConfig
 from keybroker_aws.eks_token import TOKEN_LIFETIME, eks_token
 from keybroker_aws.errors import call
@@ -40,21 +39,9 @@ from keybroker_aws.sessions import (
 ECR_TOKEN_LIFETIME = timedelta(hours=12)
 
 
-@functools.cache
-def known_regions() -> frozenset[str]:
-    """Every region botocore knows, in every partition."""
-    import boto3
-
-    session = boto3.Session()
-    regions: set[str] = set()
-    for partition in session.get_available_partitions():
-        regions.update(session.get_available_regions("sts", partition_name=partition))
-    return frozenset(regions)
-
-
 def check_known_region(config: RegionConfig) -> None:
     """Refuse a region AWS does not have, before any network call."""
-    if config.region not in known_regions():
+    if config.region not in sdk.known_regions():
         raise UsageError(
             f"unknown AWS region '{config.region}'; see 'aws ec2 describe-regions' for the "
             "regions of your account, e.g. us-east-1, eu-west-1"
@@ -246,6 +233,7 @@ def build_client(
         )
     else:
         session = base_session(config).boto3_session(config.region)
+    sdk.follow_proxy_rule(session, config.endpoint_url)
     if resource_type == GENERIC:
         return session
     return session.client("s3", region_name=config.region, endpoint_url=config.endpoint_url)

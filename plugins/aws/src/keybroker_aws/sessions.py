@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 import uuid
 from collections.abc import Callable
@@ -11,7 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from keybroker.plugin import Connector, config_as, utcnow
+from keybroker.plugin import Connector, OperationError, config_as, utcnow
+from keybroker_aws import sdk
 from keybroker_aws.declaration import (
     FederationTokenConfig,
     IAMRoleConfig,
@@ -53,49 +53,29 @@ class Identity:
     profile_name: str | None = None
 
     def boto3_session(self, region: str) -> Any:
-        """A boto3 session with these credentials, for Python code."""
+        """A boto3 session with these credentials, for Python code.
+
+        Explicit credentials get an isolated session (nothing read from the
+        machine); implicit ones the usual boto3 lookup, profile included.
+        """
         if self.implicit:
             return call(
                 "AWS profile",
-                lambda: new_session(profile_name=self.profile_name, region_name=region),
+                lambda: sdk.boto3_session(sdk.ambient_core(self.profile_name), region_name=region),
             )
-        return new_session(
+        self.require_keys()
+        return sdk.boto3_session(
+            sdk.isolated_core(),
             aws_access_key_id=self.access_key_id,
             aws_secret_access_key=self.secret_access_key,
             aws_session_token=self.session_token,
             region_name=region,
         )
 
-
-_loader: Any = None
-_shared_cores: dict[tuple[str | None, ...], Any] = {}
-_shared_lock = threading.Lock()
-#: what botocore reads at session creation and keeps: a change needs a new session
-SESSION_ENVIRONMENT = ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_PROFILE")
-
-
-def _data_loader() -> Any:
-    global _loader
-    from botocore.loaders import create_loader
-
-    with _shared_lock:
-        if _loader is None:
-            _loader = create_loader()
-        return _loader
-
-
-def new_session(**arguments: Any) -> Any:
-    """A boto3 session sharing one botocore data loader with every other.
-
-    Each botocore session otherwise parses the service models and endpoint data
-    again: sharing the loader makes a session and client about ten times cheaper.
-    """
-    import boto3
-    import botocore.session
-
-    core = botocore.session.Session(profile=arguments.pop("profile_name", None))
-    core.register_component("data_loader", _data_loader())
-    return boto3.Session(botocore_session=core, **arguments)
+    def require_keys(self) -> None:
+        """Refuse explicit credentials without keys (never fall back to ambient ones)."""
+        if not self.access_key_id or not self.secret_access_key:
+            raise OperationError("AWS credentials without an access key and secret key")
 
 
 def base_session(config: RegionConfig) -> Identity:
@@ -125,36 +105,35 @@ def session_from(credentials: TemporaryCredentials, region: str) -> Identity:
 def client(identity: Identity, service: str, config: RegionConfig) -> Any:
     """A client of ``service`` in the connector's region, at its endpoint_url if set.
 
-    Clients with explicit keys come from one shared botocore session: creating a
-    session costs far more CPU than creating a client, and list-resources
-    creates clients for many connectors at once.
+    Clients with explicit keys come from one shared isolated botocore session
+    (see :mod:`keybroker_aws.sdk`): creating a session costs far more CPU than
+    creating a client, and list-resources creates clients for many connectors
+    at once.
     """
-    import botocore.session
-    from botocore.config import Config
-
-    settings = Config(
-        retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=10, read_timeout=30
-    )
+    action = f"{service.upper()} client"
     if identity.implicit:
-        return identity.boto3_session(config.region).client(
-            service, region_name=config.region, endpoint_url=config.endpoint_url, config=settings
+        return call(
+            action,
+            lambda: sdk.create_client(
+                sdk.ambient_core(identity.profile_name),
+                service,
+                config.region,
+                config.endpoint_url,
+            ),
         )
-    loader = _data_loader()
-    key = tuple(os.environ.get(name) for name in SESSION_ENVIRONMENT)
-    with _shared_lock:  # botocore sessions are not thread-safe; clients are
-        core = _shared_cores.get(key)
-        if core is None:
-            core = _shared_cores[key] = botocore.session.Session()
-            core.register_component("data_loader", loader)
-        return core.create_client(
+    identity.require_keys()
+    return call(
+        action,
+        lambda: sdk.create_client(
+            sdk.shared_isolated_core(),
             service,
-            region_name=config.region,
-            endpoint_url=config.endpoint_url,
+            config.region,
+            config.endpoint_url,
             aws_access_key_id=identity.access_key_id,
             aws_secret_access_key=identity.secret_access_key,
             aws_session_token=identity.session_token,
-            config=settings,
-        )
+        ),
+    )
 
 
 _accounts: dict[str, str] = {}
@@ -327,6 +306,6 @@ def refreshable_session(
     margin = int(renew_margin(max(lifetime, timedelta(minutes=1))).total_seconds())
     refreshable._advisory_refresh_timeout = margin
     refreshable._mandatory_refresh_timeout = margin
-    session = new_session(region_name=region)
+    session = sdk.boto3_session(sdk.isolated_core(), region_name=region)
     session._session._credentials = refreshable
     return session
