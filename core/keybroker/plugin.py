@@ -56,7 +56,7 @@ if TYPE_CHECKING:
     from keybroker.connector import Connector, LoginResult, utcnow
     from keybroker.events import AuditEvent, LocalLoginRequest
     from keybroker.files import locked_tool_file, write_private
-    from keybroker.proxies import proxy_for, split_proxy
+    from keybroker.proxies import proxy_address, proxy_for, split_proxy
 
 ConfigT = TypeVar("ConfigT", bound=AuthConfig)
 
@@ -68,6 +68,7 @@ _LAZY = {
     "LocalLoginRequest": "keybroker.events",
     "write_private": "keybroker.files",
     "locked_tool_file": "keybroker.files",
+    "proxy_address": "keybroker.proxies",
     "proxy_for": "keybroker.proxies",
     "split_proxy": "keybroker.proxies",
 }
@@ -138,6 +139,7 @@ __all__ = [
     "kubernetes_cluster_client",
     "kubernetes_cluster_name",
     "locked_tool_file",
+    "proxy_address",
     "proxy_for",
     "split_proxy",
     "utcnow",

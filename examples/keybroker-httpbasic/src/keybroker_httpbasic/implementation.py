@@ -21,10 +21,35 @@ from keybroker.plugin import (
     UsageError,
     config_as,
     hookimpl,
+    proxy_for,
 )
 from keybroker_httpbasic.declaration import BasicAuthConfig
 
-PATH_PATTERN = re.compile(r"^/?[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*$")
+PATH_PATTERN = re.compile(r"/?[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*")  # fullmatch, not '$'
+
+
+class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow redirects, sending the credentials again only to the same scheme, host and port."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: Any,
+        code: int,
+        msg: str,
+        headers: Any,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        header = req.unredirected_hdrs.get("Authorization")
+        if new is not None and header is not None and _origin(newurl) == _origin(req.full_url):
+            new.add_unredirected_header("Authorization", header)
+        return new
+
+
+def _origin(url: str) -> tuple[str, str | None, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.hostname, parts.port
 
 
 class BasicAuthClient:
@@ -34,6 +59,12 @@ class BasicAuthClient:
         self.base_url = base_url.rstrip("/")
         token = base64.b64encode(f"{username}:{password}".encode()).decode()
         self._header = f"Basic {token}"
+        # only this connector's credentials: an opener of our own (urllib's default one
+        # would take HTTP_PROXY for plain http), routed by keybroker's proxy rule
+        proxy = proxy_for(self.base_url)
+        self._opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler({"https": proxy} if proxy else {}), _SameOriginRedirects
+        )
 
     def __repr__(self) -> str:
         return f"BasicAuthClient({self.base_url!r})"
@@ -41,10 +72,12 @@ class BasicAuthClient:
     def get(self, path: str, timeout: float = 10.0) -> bytes:
         """GET ``path`` and return the body; raise keybroker errors on failure."""
         request = urllib.request.Request(  # noqa: S310 - the URL is the connector's own
-            f"{self.base_url}/{path.lstrip('/')}", headers={"Authorization": self._header}
+            f"{self.base_url}/{path.lstrip('/')}"
         )
+        # a redirect elsewhere does not get the credentials (see _SameOriginRedirects)
+        request.add_unredirected_header("Authorization", self._header)
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            with self._opener.open(request, timeout=timeout) as response:
                 return bytes(response.read())
         except urllib.error.HTTPError as exc:
             if exc.code in (401, 403):
@@ -71,7 +104,7 @@ def canonical_resource_id(resource_type: str, resource_id: str) -> str:
     """``reports`` and ``/reports/`` both become ``/reports``."""
     if resource_type == "http-endpoint":
         path = resource_id.strip().rstrip("/")
-        if not PATH_PATTERN.match(path):
+        if not PATH_PATTERN.fullmatch(path):
             raise UsageError(f"invalid endpoint '{resource_id}': use a path such as /reports")
         return "/" + path.lstrip("/")
     return resource_id

@@ -118,18 +118,33 @@ def auto_configure(auth_method: str | None, options: dict[str, str]) -> AutoConf
 
 
 def _daemon_client(config: PasswordConfig) -> Any:
-    """A ``docker.DockerClient`` logged in to the registry, or None without a daemon."""
+    """A ``docker.DockerClient`` logged in to the registry, or None without a daemon.
+
+    The client knows the connector's credentials only: the docker SDK would
+    otherwise read config.json and its credential helpers, and skip the login
+    when they hold an entry for the same user.
+    """
     try:
+        from docker.auth import AuthConfig as DockerAuthConfig
+
         import docker
 
         client = docker.from_env(timeout=3)
         client.ping()
     except Exception:
         return None
+    registry = config_key(canonical_registry(config.registry))
+    own = {
+        "username": config.username,
+        "password": config.password.get_secret_value(),
+        "serveraddress": registry,
+    }
+    client.api._auth_configs = DockerAuthConfig({"auths": {registry: own}})
     client.login(
         username=config.username,
         password=config.password.get_secret_value(),
-        registry=config_key(canonical_registry(config.registry)),
+        registry=registry,
+        reauth=True,
     )
     return client
 

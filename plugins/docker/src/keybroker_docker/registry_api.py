@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from keybroker.plugin import AuthorizationError, ConnectionFailure, Connector, utcnow
+from keybroker.plugin import (
+    AuthorizationError,
+    ConnectionFailure,
+    Connector,
+    proxy_address,
+    proxy_for,
+    utcnow,
+)
 from keybroker_docker.names import api_base_url, canonical_registry
 
 TIMEOUT_SECONDS = 10.0
@@ -49,9 +57,21 @@ class RegistrySession:
         self._tokens: dict[str, str] = {}
         self._lock = threading.Lock()
         self._http = requests.Session()
+        # the connector's own credentials only: no .netrc, no proxies or credentials from
+        # the environment (proxy_for decides the route); a CA bundle there is still trusted
+        self._http.trust_env = False
+        self._http.verify = os.environ.get("REQUESTS_CA_BUNDLE") or (
+            os.environ.get("CURL_CA_BUNDLE") or True
+        )
 
     def __repr__(self) -> str:
         return f"RegistrySession({self.registry!r}, username={self.username!r})"
+
+    def _get(self, url: str, **arguments: Any) -> Any:
+        """GET through the proxy the keybroker proxy rule allows for ``url`` (if any)."""
+        proxy = proxy_for(url)
+        proxies = {"https": proxy} if proxy else {}
+        return self._http.get(url, proxies=proxies, timeout=TIMEOUT_SECONDS, **arguments)
 
     # -- authentication ------------------------------------------------------------
 
@@ -77,12 +97,11 @@ class RegistrySession:
         if scope or params.get("scope"):
             query["scope"] = scope or params["scope"]
         try:
-            response = self._http.get(
-                realm, params=query, auth=(self.username, self._password), timeout=TIMEOUT_SECONDS
-            )
+            response = self._get(realm, params=query, auth=(self.username, self._password))
         except requests.RequestException as exc:
             raise ConnectionFailure(
-                f"cannot reach the token service of {self.registry}: {type(exc).__name__}"
+                f"cannot reach the token service of {self.registry} at {_without_query(realm)}: "
+                f"{_reason(exc)}"
             ) from None
         if response.status_code in (401, 403):
             raise AuthorizationError(
@@ -110,20 +129,15 @@ class RegistrySession:
         try:
             if key in self._tokens:
                 headers["Authorization"] = f"Bearer {self._tokens[key]}"
-            response = self._http.get(url, headers=headers, timeout=TIMEOUT_SECONDS)
+            response = self._get(url, headers=headers)
             if response.status_code == 401:
                 scheme, params = parse_challenge(response.headers.get("WWW-Authenticate", ""))
                 if scheme == "bearer":
                     self._tokens[key] = self._token(params, scope)
                     headers["Authorization"] = f"Bearer {self._tokens[key]}"
-                    response = self._http.get(url, headers=headers, timeout=TIMEOUT_SECONDS)
+                    response = self._get(url, headers=headers)
                 else:
-                    response = self._http.get(
-                        url,
-                        headers=headers,
-                        auth=(self.username, self._password),
-                        timeout=TIMEOUT_SECONDS,
-                    )
+                    response = self._get(url, headers=headers, auth=(self.username, self._password))
         except requests.RequestException as exc:
             raise ConnectionFailure(
                 f"cannot reach registry {self.registry} at {self.base_url}: {_reason(exc)}"
@@ -172,7 +186,17 @@ class RegistrySession:
         return result
 
 
+def _without_query(url: str) -> str:
+    return url.split("?", 1)[0]
+
+
 def _reason(exc: Exception) -> str:
+    import requests
+
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return f"the proxy {proxy_address()} named by HTTPS_PROXY refused or did not answer"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "TLS verification failed"
     text = str(exc)
     if "Connection refused" in text:
         return "connection refused"

@@ -13,7 +13,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from keybroker.plugin import AuthorizationError, ConnectionFailure, config_as
+from keybroker.plugin import (
+    AuthorizationError,
+    ConnectionFailure,
+    config_as,
+    proxy_address,
+    proxy_for,
+    split_proxy,
+)
 from keybroker_kubernetes.declaration import (
     ClientCertificateConfig,
     ClusterConfig,
@@ -82,11 +89,19 @@ class ApiServer:
         header = authorization_header(config)
         if header is not None:
             self._headers["Authorization"] = header
-        self._pool = urllib3.PoolManager(
-            ssl_context=ssl_context(config) if config.server.startswith("https") else None,
-            timeout=urllib3.Timeout(total=TIMEOUT_SECONDS),
-            retries=False,
-        )
+        options: dict[str, Any] = {
+            "ssl_context": ssl_context(config) if config.server.startswith("https") else None,
+            "timeout": urllib3.Timeout(total=TIMEOUT_SECONDS),
+            "retries": False,
+        }
+        proxy = proxy_for(config.server)  # keybroker's proxy rule; urllib3 reads no netrc
+        self._via = ""
+        if proxy is None:
+            self._pool: urllib3.PoolManager = urllib3.PoolManager(**options)
+        else:
+            proxy_url, proxy_headers = split_proxy(proxy)
+            self._via = f" through the proxy {proxy_address(proxy_url)}"
+            self._pool = urllib3.ProxyManager(proxy_url, proxy_headers=proxy_headers, **options)
 
     def __repr__(self) -> str:
         return f"ApiServer({self.server!r})"
@@ -112,7 +127,9 @@ class ApiServer:
                 "certificate_authority, or insecure=true for a test cluster"
             ) from None
         except urllib3.exceptions.HTTPError as exc:
-            raise ConnectionFailure(f"cannot reach {self.server}: {_reason(exc)}") from None
+            raise ConnectionFailure(
+                f"cannot reach {self.server}{self._via}: {_reason(exc)}"
+            ) from None
         if response.status == 401:
             raise AuthorizationError(f"{self.server} refused the credentials (HTTP 401)")
         if response.status == 403:

@@ -10,7 +10,12 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from keybroker.plugin import Connector, utcnow
+from keybroker.plugin import (
+    Connector,
+    proxy_for,
+    split_proxy,
+    utcnow,
+)
 from keybroker_kubernetes.api_server import authorization_header
 from keybroker_kubernetes.declaration import ClientCertificateConfig, ClusterConfig, TokenConfig
 
@@ -76,5 +81,12 @@ def api_client(
         configuration.verify_ssl = False
     elif config.certificate_authority:
         configuration.ssl_ca_cert = _private_file(config.certificate_authority, "ca.pem")
+    # keybroker's proxy rule, not the client's own reading of HTTP(S)_PROXY and ALL_PROXY
+    proxy = proxy_for(config.server)
+    if proxy is None:
+        configuration.proxy = None
+    else:
+        configuration.proxy, configuration.proxy_headers = split_proxy(proxy)
+    configuration.no_proxy = None
     configuration.refresh_api_key_hook = _Renewer(connector, refresh)  # type: ignore[assignment]
     return client.ApiClient(configuration)
