@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator
 
 from keybroker.plugin import (
     AuthConfig,
@@ -20,6 +22,32 @@ class BasicAuthConfig(AuthConfig):
     url: str = Field(title="Service URL", description="base URL, e.g. http://127.0.0.1:8080")
     username: str = Field(title="User name")
     password: SecretStr = Field(title="Password")
+
+    @field_validator("url")
+    @classmethod
+    def _url_format(cls, value: str) -> str:
+        text = value.strip().rstrip("/")
+        parts = urlsplit(text)
+        try:
+            parts.port  # noqa: B018 - raises on a malformed port
+        except ValueError:
+            raise ValueError("url has a port that is not a number from 0 to 65535") from None
+        if "@" in parts.netloc:  # not echoed: it may hold a password
+            raise ValueError("url must not carry credentials (user:password@)")
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or any(c.isspace() or not c.isprintable() for c in text)
+        ):
+            raise ValueError(f"invalid url '{text}': use http(s)://HOST[:PORT][/PATH]")
+        return text
+
+    @field_validator("username")
+    @classmethod
+    def _username_format(cls, value: str) -> str:
+        if not value or ":" in value or any(not c.isprintable() for c in value):
+            raise ValueError("username must be non-empty, without ':' or control characters")
+        return value
 
 
 CONNECTOR_TYPE = ConnectorType(

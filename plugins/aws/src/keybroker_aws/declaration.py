@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from pydantic import Field, SecretStr, field_validator
 
 from keybroker.plugin import (
@@ -10,9 +13,19 @@ from keybroker.plugin import (
     ConnectorType,
     ResourceIdFormat,
     ResourceType,
+    UsageError,
     hookimpl,
 )
-from keybroker_aws.resource_ids import check_region
+from keybroker_aws.resource_ids import (
+    check_access_key_id,
+    check_endpoint_url,
+    check_policy_arns,
+    check_region,
+    check_role_arn,
+    check_token_text,
+)
+
+T = TypeVar("T")
 
 HOUR = 3600
 
@@ -20,6 +33,14 @@ GENERIC = "aws-generic"
 S3 = "s3-bucket"
 EKS = "kubernetes-cluster"
 ECR = "docker-registry"
+
+
+def _as_value_error(check: Callable[..., T], *arguments: Any) -> T:
+    """Run a check raising ``UsageError`` as a pydantic validator (which needs ValueError)."""
+    try:
+        return check(*arguments)
+    except UsageError as exc:
+        raise ValueError(str(exc)) from None
 
 
 class RegionConfig(AuthConfig):
@@ -38,10 +59,14 @@ class RegionConfig(AuthConfig):
     @field_validator("region")
     @classmethod
     def _region_format(cls, value: str) -> str:
-        try:
-            return check_region(value.strip())
-        except Exception as exc:
-            raise ValueError(str(exc)) from None
+        return _as_value_error(check_region, value.strip())
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _endpoint_url_format(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        return _as_value_error(check_endpoint_url, value)
 
 
 class ImplicitConfig(RegionConfig):
@@ -58,11 +83,29 @@ class SecretKeyConfig(RegionConfig):
     aws_access_key_id: SecretStr = Field(title="AWS access key ID")
     aws_secret_access_key: SecretStr = Field(title="AWS secret access key")
 
+    @field_validator("aws_access_key_id")
+    @classmethod
+    def _access_key_format(cls, value: SecretStr) -> SecretStr:
+        _as_value_error(check_access_key_id, value.get_secret_value())
+        return value
+
+    @field_validator("aws_secret_access_key")
+    @classmethod
+    def _secret_key_format(cls, value: SecretStr) -> SecretStr:
+        _as_value_error(check_token_text, "aws_secret_access_key", value.get_secret_value())
+        return value
+
 
 class STSTokenConfig(SecretKeyConfig):
     """Attributes of the ``sts-token`` auth method."""
 
     aws_session_token: SecretStr = Field(title="AWS session token")
+
+    @field_validator("aws_session_token")
+    @classmethod
+    def _session_token_format(cls, value: SecretStr) -> SecretStr:
+        _as_value_error(check_token_text, "aws_session_token", value.get_secret_value())
+        return value
 
 
 class IAMRoleConfig(SecretKeyConfig):
@@ -74,15 +117,18 @@ class IAMRoleConfig(SecretKeyConfig):
     policy_arns: list[str] | None = Field(
         default=None,
         title="Managed policy ARNs",
-        description="Managed policies that further limit the issued credentials",
+        description="Managed policies that further limit the issued credentials (at most 10)",
     )
 
     @field_validator("role_arn")
     @classmethod
     def _role_arn_format(cls, value: str) -> str:
-        if not value.startswith("arn:aws") or ":role/" not in value:
-            raise ValueError(f"invalid IAM role ARN '{value}': use arn:aws:iam::ACCOUNT:role/NAME")
-        return value
+        return _as_value_error(check_role_arn, value)
+
+    @field_validator("policy_arns")
+    @classmethod
+    def _policy_arns_format(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else _as_value_error(check_policy_arns, value)
 
 
 class FederationTokenConfig(SecretKeyConfig):
@@ -91,8 +137,13 @@ class FederationTokenConfig(SecretKeyConfig):
     policy_arns: list[str] | None = Field(
         default=None,
         title="Managed policy ARNs",
-        description="Managed policies that further limit the issued credentials",
+        description="Managed policies that further limit the issued credentials (at most 10)",
     )
+
+    @field_validator("policy_arns")
+    @classmethod
+    def _policy_arns_format(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else _as_value_error(check_policy_arns, value)
 
 
 DOC_IMPLICIT = """\

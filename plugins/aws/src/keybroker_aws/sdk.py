@@ -26,7 +26,7 @@ import os
 import threading
 from typing import Any
 
-from keybroker.proxies import proxy_for
+from keybroker.plugin import proxy_for
 
 #: held while botocore builds sessions, models and clients (botocore sessions are not
 #: thread-safe, and its loader caches without a lock)

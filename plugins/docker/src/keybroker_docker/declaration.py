@@ -29,6 +29,16 @@ class PasswordConfig(AuthConfig):
         "Docker Hub when omitted",
     )
 
+    @field_validator("username")
+    @classmethod
+    def _username_format(cls, value: str) -> str:
+        if not value or ":" in value or any(not c.isprintable() for c in value):
+            raise ValueError(
+                f"invalid username {value!r}: it must be non-empty, without ':' or control "
+                "characters"
+            )
+        return value
+
     @field_validator("registry")
     @classmethod
     def _registry_is_valid(cls, value: str | None) -> str | None:

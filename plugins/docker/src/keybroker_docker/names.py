@@ -16,10 +16,12 @@ DOCKER_HUB_ALIASES = {
 }
 DOCKER_HUB_API = "registry-1.docker.io"
 DOCKER_HUB_CONFIG_KEY = "https://index.docker.io/v1/"
+# used with fullmatch: '$' would also accept a trailing newline
 HOST_PATTERN = re.compile(
-    r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
-    r"(?::[0-9]{1,5})?$|^\[[0-9a-f:]+\](?::[0-9]{1,5})?$"
+    r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
+    r"(?::[0-9]{1,5})?|\[[0-9a-f:]+\](?::[0-9]{1,5})?"
 )
+DIGEST_PATTERN = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[A-Za-z0-9=_-]+")
 
 
 def canonical_registry(value: str | None) -> str:
@@ -31,6 +33,11 @@ def canonical_registry(value: str | None) -> str:
     text = (value or "").strip()
     if not text:
         return DOCKER_HUB
+    if any(c.isspace() or not c.isprintable() for c in text):
+        raise UsageError(
+            f"invalid registry {text!r}: it contains spaces or control characters; use a host "
+            "such as ghcr.io or 127.0.0.1:5000"
+        )
     lowered = text.lower()
     for scheme in ("https://", "http://"):
         if lowered.startswith(scheme):
@@ -42,7 +49,12 @@ def canonical_registry(value: str | None) -> str:
                 f"invalid registry '{value}': use a host such as ghcr.io or 127.0.0.1:5000, "
                 "optionally with https:// and a repository path"
             )
-    first = text.split("/", 1)[0].split("@", 1)[0]
+    first, _, digest = text.split("/", 1)[0].partition("@")
+    if digest and not DIGEST_PATTERN.fullmatch(digest):  # user:password@host, not image@digest
+        raise UsageError(  # the value is not echoed: it may hold a password
+            "invalid registry: give the host without credentials (user:password@); they "
+            "belong in username and password"
+        )
     if "/" not in text and ":" in first and not first.split(":", 1)[1].isdigit():
         first = first.split(":", 1)[0]  # "ubuntu:22.04" is an image, not host:port
     host = first.lower()
@@ -51,7 +63,7 @@ def canonical_registry(value: str | None) -> str:
         return DOCKER_HUB
     if host in DOCKER_HUB_ALIASES:
         return DOCKER_HUB
-    if not HOST_PATTERN.match(host):
+    if not HOST_PATTERN.fullmatch(host):
         raise UsageError(
             f"invalid registry '{value}': use a host such as ghcr.io or 127.0.0.1:5000, "
             "optionally with https:// and a repository path"

@@ -10,9 +10,10 @@ from keybroker.plugin import (
     ConnectorType,
     ResourceIdFormat,
     ResourceType,
+    UsageError,
     hookimpl,
 )
-from keybroker_kubernetes.names import parse_server
+from keybroker_kubernetes.names import check_header_text, check_username, parse_server
 
 RESOURCE_TYPE = "kubernetes-cluster"
 
@@ -72,12 +73,29 @@ class TokenConfig(ClusterConfig):
 
     token: SecretStr = Field(title="Bearer token", description="A service account or user token")
 
+    @field_validator("token")
+    @classmethod
+    def _token_is_header_text(cls, value: SecretStr) -> SecretStr:
+        try:
+            check_header_text("token", value.get_secret_value())
+        except UsageError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
 
 class PasswordConfig(ClusterConfig):
     """Attributes of the ``password`` auth method."""
 
     username: str = Field(title="User name")
     password: SecretStr = Field(title="Password")
+
+    @field_validator("username")
+    @classmethod
+    def _username_format(cls, value: str) -> str:
+        try:
+            return check_username(value)
+        except UsageError as exc:
+            raise ValueError(str(exc)) from None
 
 
 def check_pem_private_key(value: SecretStr) -> SecretStr:
