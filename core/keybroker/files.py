@@ -97,7 +97,7 @@ class ToolFile:
                 handle.flush()
                 os.fsync(handle.fileno())
             os.chmod(temp, mode)
-            if existing is not None and os.geteuid() == 0:
+            if existing is not None and _running_as_root():
                 # e.g. 'sudo' with the user's HOME: the file stays the user's
                 os.chown(temp, existing.st_uid, existing.st_gid)
             os.replace(temp, target)
@@ -154,7 +154,10 @@ def _acquire(lock: Path, file: Path, wait_seconds: float) -> None:
             pause = min(pause * 2, 0.1)
             continue
         except FileNotFoundError:
-            lock.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            try:
+                lock.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            except OSError as exc:
+                raise OperationError(f"cannot create {lock.parent}: {exc.strerror}") from None
             continue
         except OSError as exc:
             raise OperationError(f"cannot create the lock file {lock}: {exc.strerror}") from None
@@ -165,6 +168,11 @@ def _acquire(lock: Path, file: Path, wait_seconds: float) -> None:
 
 def _release(lock: Path) -> None:
     lock.unlink(missing_ok=True)
+
+
+def _running_as_root() -> bool:
+    geteuid = getattr(os, "geteuid", None)  # not on Windows
+    return geteuid is not None and geteuid() == 0
 
 
 def _sync_directory(directory: Path) -> None:
