@@ -277,9 +277,11 @@ class LocalToolHooks:
 
         When ``request.client.expires_at`` is set, configure the tool to fetch
         fresh credentials through keybroker (a credential helper) instead of
-        writing the temporary ones. Write atomically
-        (``keybroker.plugin.write_private``) and leave unrelated entries
-        untouched; refuse a file you cannot parse rather than overwrite it.
+        writing the temporary ones. Read, merge and write the file inside
+        ``keybroker.plugin.locked_tool_file`` (the tool's lock, atomic,
+        through symlinks, read-only files refused) and leave unrelated
+        entries untouched; refuse a file you cannot parse rather than
+        overwrite it.
 
         Args:
             request: The connector client (with secrets) and the resource it
