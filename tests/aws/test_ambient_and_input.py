@@ -208,7 +208,7 @@ def test_policy_arns_are_checked_before_any_call(arns: list[str], message: str |
         attributes={**ADMIN_KEYS, "region": REGION, "policy_arns": arns},
     )
     if message is None:
-        stored, _ = ConnectorService().register(request)
+        stored = ConnectorService().register(request).connector
         assert stored.configuration["policy_arns"] == [arns[0].strip()]
         return
     with pytest.raises(UsageError, match=message):
