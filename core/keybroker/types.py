@@ -10,6 +10,7 @@ implementation module or its cloud SDK.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from types import UnionType
 from typing import Any, Union
 
@@ -49,6 +50,15 @@ class AuthConfig(BaseModel):
     # Built on first validation, not at class creation: listing types never validates
     # attributes, and a plugin declares several of these schemas.
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    def credentials_expiry(self) -> datetime | None:
+        """When the credentials given in these attributes stop working, if they say so.
+
+        E.g. an access token given together with its expiry. keybroker sets the
+        connector's ``expires_at`` from it, so listings show EXPIRES IN and
+        clients are refused once it has passed. None (the default): no expiry known.
+        """
+        return None
 
     @classmethod
     def secret_fields(cls) -> list[str]:

@@ -232,7 +232,7 @@ class ConnectorBuilder:
             owner=spec.owner,
             shared=spec.shared,
             expiration_seconds=expiration,
-            expires_at=spec.expires_at,
+            expires_at=config.credentials_expiry() or spec.expires_at,
             created=spec.created or now,
             updated=now,
             version=spec.version,
