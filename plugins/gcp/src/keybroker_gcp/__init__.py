@@ -1,0 +1,1 @@
+"""The ``gcp`` connector type for keybroker: five auth methods, four resource types."""
