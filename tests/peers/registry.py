@@ -42,8 +42,8 @@ def require(*commands: str) -> None:
         pytest.fail(f"test peers missing: {', '.join(missing)}; run 'bash .ci/install-peers'")
 
 
-def push_image(directory: Path, registry: Registry) -> None:
-    """Build a one-layer image with umoci and push it with skopeo."""
+def push_image(directory: Path, registry: Registry, repository: str = REPOSITORY) -> None:
+    """Build a one-layer image with umoci and push it to ``repository`` with skopeo."""
     require("umoci", "skopeo")
     layout = directory / "oci"
     rootfs = directory / "rootfs"
@@ -66,7 +66,7 @@ def push_image(directory: Path, registry: Registry) -> None:
             "copy",
             "--quiet",
             f"oci:{layout}:latest",
-            f"docker://{registry.host}/{REPOSITORY}:{TAG}",
+            f"docker://{registry.host}/{repository}:{TAG}",
             "--dest-creds",
             f"{registry.username}:{registry.password}",
             "--dest-tls-verify=false",
@@ -76,17 +76,41 @@ def push_image(directory: Path, registry: Registry) -> None:
         subprocess.run(command, check=True, capture_output=True, timeout=120)
 
 
+@dataclass
+class TokenAuth:
+    """Bearer-token auth: the registry sends clients to ``realm`` and trusts ``certificate``."""
+
+    realm: str
+    service: str
+    issuer: str
+    certificate: Path
+
+
 @contextmanager
 def running_registry(
-    directory: Path, username: str = "pusher", password: str = "push-secret-42"
+    directory: Path,
+    username: str = "pusher",
+    password: str = "push-secret-42",
+    token_auth: TokenAuth | None = None,
 ) -> Iterator[Registry]:
-    """Start ``docker-registry serve`` on a free port with htpasswd auth; stop it after."""
+    """Start ``docker-registry serve`` on a free port; stop it after.
+
+    Clients log in with ``username``/``password`` (htpasswd), or, with
+    ``token_auth``, through the bearer tokens of that realm's token server.
+    """
     require("docker-registry", "htpasswd")
     directory.mkdir(parents=True, exist_ok=True)
-    htpasswd = subprocess.run(
-        ["htpasswd", "-Bbn", username, password], check=True, capture_output=True, text=True
-    ).stdout
-    (directory / "htpasswd").write_text(htpasswd)
+    if token_auth is None:
+        htpasswd = subprocess.run(
+            ["htpasswd", "-Bbn", username, password], check=True, capture_output=True, text=True
+        ).stdout
+        (directory / "htpasswd").write_text(htpasswd)
+        auth = f"  htpasswd:\n    realm: keybroker-test\n    path: {directory / 'htpasswd'}\n"
+    else:
+        auth = (
+            f"  token:\n    realm: {token_auth.realm}\n    service: {token_auth.service}\n"
+            f"    issuer: {token_auth.issuer}\n    rootcertbundle: {token_auth.certificate}\n"
+        )
     port = free_port()
     config = directory / "config.yml"
     config.write_text(
@@ -94,7 +118,7 @@ def running_registry(
         "log:\n  level: error\n"
         f"storage:\n  filesystem:\n    rootdirectory: {directory / 'data'}\n"
         f"http:\n  addr: 127.0.0.1:{port}\n"
-        f"auth:\n  htpasswd:\n    realm: keybroker-test\n    path: {directory / 'htpasswd'}\n"
+        f"auth:\n{auth}"
     )
     log = (directory / "registry.log").open("w")
     process = subprocess.Popen(
