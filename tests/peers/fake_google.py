@@ -22,6 +22,7 @@ its ``api_endpoint`` attribute.
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import secrets
 import threading
@@ -304,9 +305,7 @@ def registry_token(fake: FakeGoogle, principal: str, scopes: list[str]) -> str:
         "jti": secrets.token_hex(12),
         "access": access,
     }
-    signing_input = (
-        b64url(json.dumps(header).encode()) + "." + b64url(json.dumps(claims).encode())
-    )
+    signing_input = b64url(json.dumps(header).encode()) + "." + b64url(json.dumps(claims).encode())
     signature = fake.registry_key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
     return f"{signing_input}.{b64url(signature)}"
 
@@ -387,8 +386,10 @@ class _Handler(BaseHTTPRequestHandler):
                 ),
             )
             return None
-        if caller.boundary is not None or project != self.fake.project or (
-            caller.principal not in self.fake.members
+        if (
+            caller.boundary is not None
+            or project != self.fake.project
+            or (caller.principal not in self.fake.members)
         ):
             self._send(
                 403,
@@ -446,7 +447,10 @@ class _Handler(BaseHTTPRequestHandler):
             if user is None:
                 self._send(
                     400,
-                    {"error": "invalid_grant", "error_description": "Token has been expired or revoked."},
+                    {
+                        "error": "invalid_grant",
+                        "error_description": "Token has been expired or revoked.",
+                    },
                 )
                 return
             client_id, client_secret, principal = user
@@ -454,7 +458,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(401, {"error": "invalid_client", "error_description": "Unauthorized"})
                 return
         else:
-            self._send(400, {"error": "unsupported_grant_type", "error_description": "Invalid grant_type"})
+            self._send(
+                400, {"error": "unsupported_grant_type", "error_description": "Invalid grant_type"}
+            )
             return
         fake.grants.append(principal)
         token = fake.issue(principal)
@@ -491,14 +497,16 @@ class _Handler(BaseHTTPRequestHandler):
         if caller is None or caller.boundary is not None:
             self._send(
                 401,
-                _api_error(401, "UNAUTHENTICATED", "Request had invalid authentication credentials."),
+                _api_error(
+                    401, "UNAUTHENTICATED", "Request had invalid authentication credentials."
+                ),
             )
             return
         delegates = [
             str(d).removeprefix("projects/-/serviceAccounts/") for d in body.get("delegates") or []
         ]
         chain = [caller.principal, *delegates, target]
-        for holder, account in zip(chain, chain[1:], strict=False):
+        for holder, account in itertools.pairwise(chain):
             if account not in fake.service_accounts or holder not in fake.token_creators.get(
                 account, set()
             ):
@@ -516,7 +524,9 @@ class _Handler(BaseHTTPRequestHandler):
         fake.impersonations.append(chain)
         token = fake.issue(target, lifetime=lifetime)
         expires = datetime.fromtimestamp(fake.tokens[token].expires_at, UTC)
-        self._send(200, {"accessToken": token, "expireTime": expires.strftime("%Y-%m-%dT%H:%M:%SZ")})
+        self._send(
+            200, {"accessToken": token, "expireTime": expires.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        )
 
     # STS
 

@@ -62,9 +62,15 @@ def google_credentials(connector: Connector, config: GCPConfig) -> Any:
     if isinstance(config, UserAccountConfig):
         from google.oauth2.credentials import Credentials as UserCredentials
 
-        return call(
-            "user account credentials",
-            lambda: UserCredentials.from_authorized_user_info(config.user_info()),
+        info = config.user_info()
+        # from_authorized_user_info() would ignore the file's token_uri; honour it as for keys
+        return UserCredentials(
+            token=None,
+            refresh_token=info["refresh_token"],
+            token_uri=info.get("token_uri") or api_url(None, "oauth2", "/token"),
+            client_id=info["client_id"],
+            client_secret=info["client_secret"],
+            quota_project_id=info.get("quota_project_id"),
         )
     if isinstance(config, ServiceAccountConfig):
         from google.oauth2.service_account import Credentials as KeyCredentials
