@@ -30,12 +30,20 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from peers.google_jwt import (
+    check_rs256,
+    private_pem,
+    rsa_key,
+    self_signed_identity,
+    sign_registry_token,
+    unverified_claims,
+)
 from peers.http_peer import send_json
 
 GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
@@ -43,30 +51,6 @@ PROJECT = "test-project"
 REGISTRY_ISSUER = "fake-google-registry"
 REGISTRY_USERNAME = "oauth2accesstoken"
 LOCATIONS = ["europe-west1", "us", "us-central1"]
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def b64url_decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _rsa_key() -> Any:
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-def _pem(key: Any) -> str:
-    from cryptography.hazmat.primitives import serialization
-
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
 
 
 @dataclass
@@ -139,13 +123,13 @@ class FakeGoogle:
         self.service_accounts[email] = account
         if not with_key:
             return None
-        account.key = _rsa_key()
+        account.key = rsa_key()
         account.key_id = secrets.token_hex(20)
         return {
             "type": "service_account",
             "project_id": self.project,
             "private_key_id": account.key_id,
-            "private_key": _pem(account.key),
+            "private_key": private_pem(account.key),
             "client_email": email,
             "client_id": str(100000000000000000000 + len(self.service_accounts)),
             "auth_uri": "https://accounts.google.com/o/oauth2/auth",
@@ -234,38 +218,17 @@ class FakeGoogle:
         return certificate.public_bytes(serialization.Encoding.PEM).decode()
 
 
-# -- JWT -----------------------------------------------------------------------------------
-
-
 def verify_assertion(fake: FakeGoogle, assertion: str) -> tuple[str, str] | tuple[None, str]:
     """Check an RFC 7523 assertion as Google does: (principal, scope) or (None, error)."""
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import padding
-
-    try:
-        header_b64, payload_b64, signature_b64 = assertion.split(".")
-        header = json.loads(b64url_decode(header_b64))
-        claims = json.loads(b64url_decode(payload_b64))
-        signature = b64url_decode(signature_b64)
-    except ValueError:
+    claims = unverified_claims(assertion)
+    account = fake.service_accounts.get(str((claims or {}).get("iss")))
+    if claims is None:
         return None, "Invalid JWT: malformed"
-    account = fake.service_accounts.get(str(claims.get("iss")))
     if account is None or account.key is None:
         return None, "Invalid grant: account not found"
-    if header.get("alg") != "RS256":
-        return None, "Invalid JWT: unsupported algorithm"
-    try:
-        account.key.public_key().verify(
-            signature,
-            f"{header_b64}.{payload_b64}".encode(),
-            padding.PKCS1v15(),
-            hashes.SHA256(),
-        )
-    except InvalidSignature:
-        return None, "Invalid JWT Signature."
-    if header.get("kid") not in (None, account.key_id):
-        return None, "Invalid JWT Signature."
+    problem = check_rs256(assertion, account.key.public_key(), account.key_id)
+    if problem:
+        return None, problem
     if claims.get("aud") != GOOGLE_TOKEN_AUDIENCE:
         return None, "Invalid JWT: Failed audience check."
     now = time.time()
@@ -276,61 +239,6 @@ def verify_assertion(fake: FakeGoogle, assertion: str) -> tuple[str, str] | tupl
             "timeframe. Check your iat and exp values in the JWT claim."
         )
     return account.email, str(claims.get("scope", ""))
-
-
-def registry_token(fake: FakeGoogle, principal: str, scopes: list[str]) -> str:
-    """A docker registry bearer token (RS256, x5c header) granting ``scopes``."""
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import padding
-
-    access = []
-    for scope in scopes:
-        kind, _, rest = scope.partition(":")
-        name, _, actions = rest.rpartition(":")
-        if kind == "repository" and name:
-            access.append({"type": kind, "name": name, "actions": actions.split(",")})
-    now = int(time.time())
-    header = {
-        "typ": "JWT",
-        "alg": "RS256",
-        "x5c": [base64.b64encode(fake.registry_cert_der).decode()],
-    }
-    claims = {
-        "iss": REGISTRY_ISSUER,
-        "sub": principal,
-        "aud": fake.registry_service,
-        "exp": now + 300,
-        "nbf": now - 30,
-        "iat": now,
-        "jti": secrets.token_hex(12),
-        "access": access,
-    }
-    signing_input = b64url(json.dumps(header).encode()) + "." + b64url(json.dumps(claims).encode())
-    signature = fake.registry_key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
-    return f"{signing_input}.{b64url(signature)}"
-
-
-def _registry_signing_identity(fake: FakeGoogle) -> None:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.x509.oid import NameOID
-
-    key = _rsa_key()
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, REGISTRY_ISSUER)])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    fake.registry_key = key
-    fake.registry_cert_der = certificate.public_bytes(serialization.Encoding.DER)
 
 
 # -- the server --------------------------------------------------------------------------------
@@ -654,7 +562,14 @@ class _Handler(BaseHTTPRequestHandler):
         if query.get("service", [""])[0] != fake.registry_service:
             self._send(400, {"errors": [{"code": "DENIED", "message": "unknown service"}]})
             return
-        token = registry_token(fake, caller.principal, query.get("scope", []))
+        token = sign_registry_token(
+            fake.registry_key,
+            fake.registry_cert_der,
+            REGISTRY_ISSUER,
+            fake.registry_service,
+            caller.principal,
+            query.get("scope", []),
+        )
         self._send(
             200,
             {
@@ -670,7 +585,7 @@ class _Handler(BaseHTTPRequestHandler):
 def fake_google(directory: Path) -> Iterator[FakeGoogle]:
     """Serve a fresh fake on 127.0.0.1; ``directory`` receives the registry token certificate."""
     fake = FakeGoogle()
-    _registry_signing_identity(fake)
+    fake.registry_key, fake.registry_cert_der = self_signed_identity(REGISTRY_ISSUER)
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "registry-token.pem").write_text(fake.registry_certificate_pem())
     handler = type("Handler", (_Handler,), {"fake": fake})
