@@ -63,7 +63,10 @@ def google_auth_errors(action: str) -> Iterator[None]:
             f"{action}: cannot reach Google ({_transport_reason(exc)})"
         ) from None
     except gx.DefaultCredentialsError as exc:
-        raise AuthorizationError(f"{action}: {_short(str(exc).split('. ')[0])}") from None
+        raise AuthorizationError(
+            f"{action}: {_short(str(exc).split('. ')[0])} (set GOOGLE_APPLICATION_CREDENTIALS "
+            "or run 'gcloud auth application-default login' where keybroker runs)"
+        ) from None
     except gx.GoogleAuthError as exc:
         raise OperationError(f"{action}: {type(exc).__name__}") from None
 
