@@ -112,3 +112,23 @@ def test_endpoints_carry_credentials_only_safely(url: str, accepted: bool) -> No
     else:
         with pytest.raises(ValueError, match="api_endpoint"):
             check_endpoint(url, "api_endpoint")
+
+
+def test_declaring_and_listing_the_type_imports_nothing_from_google() -> None:
+    """Only the namespace packages ``google`` and ``google.cloud`` may be touched (find_spec)."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, keybroker_gcp.declaration, keybroker_gcp.implementation\n"
+        "from keybroker.cli.main import main\n"
+        "try:\n    main(['connector', 'describe-type', 'gcp'])\n"
+        "except SystemExit:\n    pass\n"
+        "sdk = ('google.auth', 'google.oauth2', 'google.cloud.storage', 'google.api_core', "
+        "'requests')\n"
+        "loaded = [m for m in sys.modules if m.startswith(sdk)]\n"
+        "print('LOADED', loaded)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "LOADED []" in out.stdout
