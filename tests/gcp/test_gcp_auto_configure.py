@@ -99,6 +99,8 @@ def test_impersonation_and_implicit_from_what_was_found(
 
 def test_nothing_found_or_unusable(gcp: GcpWorld, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CLOUDSDK_CONFIG", str(gcp.home / "empty"))
+    typo = auto("auto-none", "--auto-configure-option", "project=test-project")
+    assert typo.exit_code == 2 and "unknown auto-configure option 'project'" in typo.output
     nothing = auto("auto-none")
     assert nothing.exit_code == 2
     assert "no Google credentials found" in nothing.output

@@ -20,6 +20,7 @@ from keybroker.errors import UsageError
 from keybroker.types import AutoConfiguration
 
 ADC_FILE = "application_default_credentials.json"
+OPTIONS = frozenset({"project_id", "api_endpoint", "target_principal", "delegates"})
 FILE_METHODS = {"service_account": "service-account", "authorized_user": "user-account"}
 
 
@@ -134,6 +135,12 @@ def discover(auth_method: str | None, options: dict[str, str]) -> AutoConfigurat
     ``options``: ``project_id``, ``api_endpoint``, and for ``impersonation``
     ``target_principal`` and ``delegates`` (comma-separated).
     """
+    unknown = sorted(set(options) - OPTIONS)
+    if unknown:
+        raise UsageError(
+            f"unknown auto-configure option '{unknown[0]}' for gcp; known: "
+            f"{', '.join(sorted(OPTIONS))}"
+        )
     path = credentials_file()
     extra: dict[str, Any] = {}
     if options.get("api_endpoint"):
