@@ -257,6 +257,12 @@ def test_oauth2_token_shows_its_expiry_and_is_refused_once_expired(gcp: GcpWorld
     assert token not in refused.output
     verify = run("connector", "verify", "gcp-stale")
     assert verify.exit_code == 1 and "the OAuth2 token expired at" in verify.output
+    fresh = gcp.google.issue(gcp.email)
+    updated = run("connector", "update", "gcp-stale", f"token={fresh}", f"expires_at={expires}")
+    assert updated.exit_code == 0, updated.output
+    stale = next(c for c in run_json("connector", "list") if c["name"] == "gcp-stale")
+    assert stale["expires_at"].startswith(expires[:16])  # the connector's expiry moved too
+    assert fresh not in updated.output
 
 
 def test_oauth2_token_without_expiry_asks_tokeninfo(gcp: GcpWorld) -> None:
