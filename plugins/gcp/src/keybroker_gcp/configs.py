@@ -249,13 +249,6 @@ class ImpersonationConfig(ServiceAccountConfig):
             )
         return text
 
-    @field_validator("delegates", mode="before")
-    @classmethod
-    def _delegates_from_text(cls, value: Any) -> Any:
-        if isinstance(value, str):  # DELEGATE,DELEGATE as typed on a command line
-            return [part for part in value.replace(",", " ").split() if part]
-        return value
-
     @field_validator("delegates")
     @classmethod
     def _delegates_are_emails(cls, value: list[str] | None) -> list[str] | None:
