@@ -148,8 +148,8 @@ def test_malformed_names_are_refused_before_anything_is_stored(
 
 def test_attributes_are_checked_offline(gcp: GcpWorld) -> None:
     endpoint = register_key(gcp, json.dumps(gcp.key), "project_id=test-project")
-    run("connector", "delete", "bad")
     assert endpoint.exit_code == 0, endpoint.output
+    assert run("connector", "delete", "bad", "--yes").exit_code == 0
     cases = [
         (["api_endpoint=http://google.example.com"], "uses plain http"),
         (["project_id=Test Project"], "invalid GCP project id"),
