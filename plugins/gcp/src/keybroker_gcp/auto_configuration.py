@@ -15,9 +15,7 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any
 
-from keybroker.connector import Connector
-from keybroker.errors import UsageError
-from keybroker.types import AutoConfiguration
+from keybroker.plugin import AutoConfiguration, Connector, UsageError
 
 ADC_FILE = "application_default_credentials.json"
 OPTIONS = frozenset({"project_id", "api_endpoint", "target_principal", "delegates"})

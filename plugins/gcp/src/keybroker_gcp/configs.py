@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from keybroker.types import AuthConfig
+from keybroker.plugin import AuthConfig
 from keybroker_gcp.endpoints import check_endpoint
 from keybroker_gcp.resource_ids import check_project
 

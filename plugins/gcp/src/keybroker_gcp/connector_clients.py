@@ -16,7 +16,7 @@ from datetime import UTC
 
 from pydantic import SecretStr
 
-from keybroker.connector import Connector
+from keybroker.plugin import Connector, docker_registry_client, kubernetes_cluster_client
 from keybroker_gcp.configs import GCPConfig
 from keybroker_gcp.tokens import AccessToken
 
@@ -39,35 +39,22 @@ def kubernetes_client(
     source: Connector, endpoint: str, ca_data: object, token: AccessToken
 ) -> Connector:
     """A ``kubernetes`` token connector for a cluster at ``endpoint`` (GKE gives host[:port])."""
-    from keybroker_kubernetes.names import cluster_name
-
-    server = endpoint if endpoint.startswith("https://") else f"https://{endpoint}"
-    return Connector(
-        name=source.name,
-        connector_type="kubernetes",
-        auth_method="token",
-        resource_type="kubernetes-cluster",
-        resource_id=cluster_name(server),
-        configuration={
-            "server": server,
-            "certificate_authority": _pem_or_none(ca_data),
-            "insecure": False,
-        },
-        secrets={"token": SecretStr(token.token)},
+    return kubernetes_cluster_client(
+        source,
+        server=endpoint if endpoint.startswith("https://") else f"https://{endpoint}",
+        token=token.token,
+        certificate_authority=_pem_or_none(ca_data),
         expires_at=token.expires_at,
     )
 
 
 def docker_client(source: Connector, registry_host: str, token: AccessToken) -> Connector:
     """A ``docker`` password connector for the registry at ``registry_host``."""
-    return Connector(
-        name=source.name,
-        connector_type="docker",
-        auth_method="password",
-        resource_type="docker-registry",
-        resource_id=registry_host,
-        configuration={"registry": registry_host, "username": REGISTRY_USERNAME},
-        secrets={"password": SecretStr(token.token)},
+    return docker_registry_client(
+        source,
+        registry=registry_host,
+        username=REGISTRY_USERNAME,
+        password=token.token,
         expires_at=token.expires_at,
     )
 
@@ -94,5 +81,6 @@ def oauth2_client(
         resource_id=resource_id,
         configuration=configuration,
         secrets={"token": SecretStr(token.token)},
+        secret_names=["token"],
         expires_at=token.expires_at,
     )

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from keybroker.hookspecs import hookimpl
-from keybroker.types import AuthMethod, ConnectorType, ResourceIdFormat, ResourceType
+from keybroker.plugin import AuthMethod, ConnectorType, ResourceIdFormat, ResourceType, hookimpl
 from keybroker_gcp.configs import (
     ImpersonationConfig,
     ImplicitConfig,
@@ -13,6 +12,9 @@ from keybroker_gcp.configs import (
 )
 
 HOUR = 3600
+
+#: the keybroker.plugin API version this plugin is written against
+REQUIRES_PLUGIN_API = 1
 
 GENERIC = "gcp-generic"
 GCS = "gcs-bucket"
@@ -134,8 +136,17 @@ CONNECTOR_TYPE = ConnectorType(
                 "(roles/storage.objectAdmin and roles/storage.legacyBucketReader on it)."
             ),
             resource_id_formats=[
-                ResourceIdFormat(label="GCS URI", pattern="gs://{bucket}", canonical=True),
-                ResourceIdFormat(label="bucket name", pattern="{bucket}"),
+                ResourceIdFormat(
+                    label="GCS URI",
+                    pattern="gs://{bucket}",
+                    canonical=True,
+                    example="gs://reports",
+                ),
+                ResourceIdFormat(
+                    label="bucket name",
+                    pattern="{bucket}",
+                    example="reports",
+                ),
             ],
         ),
         ResourceType(
@@ -153,14 +164,20 @@ CONNECTOR_TYPE = ConnectorType(
             ),
             resource_id_formats=[
                 ResourceIdFormat(
-                    label="location and name", pattern="{location}/{cluster}", canonical=True
+                    label="location and name",
+                    pattern="{location}/{cluster}",
+                    canonical=True,
+                    example="us-central1/prod",
                 ),
                 ResourceIdFormat(
                     label="GKE resource name",
                     pattern="projects/{project}/locations/{location}/clusters/{cluster}",
+                    example="projects/my-project/locations/us-central1/clusters/prod",
                 ),
                 ResourceIdFormat(
-                    label="gcloud kubeconfig context", pattern="gke_{project}_{location}_{cluster}"
+                    label="gcloud kubeconfig context",
+                    pattern="gke_{project}_{location}_{cluster}",
+                    example="gke_my-project_us-central1_prod",
                 ),
             ],
         ),
@@ -182,11 +199,18 @@ CONNECTOR_TYPE = ConnectorType(
                     label="Artifact Registry",
                     pattern="{location}-docker.pkg.dev/{project}[/{repository}]",
                     canonical=True,
+                    example="us-central1-docker.pkg.dev/my-project/images",
                 ),
                 ResourceIdFormat(
-                    label="Container Registry", pattern="[us.|eu.|asia.]gcr.io/{project}"
+                    label="Container Registry",
+                    pattern="[us.|eu.|asia.]gcr.io/{project}",
+                    example="gcr.io/my-project",
                 ),
-                ResourceIdFormat(label="image reference", pattern="{registry}/{image}[:{tag}]"),
+                ResourceIdFormat(
+                    label="image reference",
+                    pattern="{registry}/{image}[:{tag}]",
+                    example="us-central1-docker.pkg.dev/my-project/images/app:1.0",
+                ),
             ],
         ),
     ],

@@ -12,8 +12,7 @@ import contextlib
 from datetime import timedelta
 from typing import Any
 
-from keybroker.connector import utcnow
-from keybroker.errors import OperationError
+from keybroker.plugin import OperationError, utcnow
 from keybroker_gcp.endpoints import api_url
 from keybroker_gcp.errors import call
 from keybroker_gcp.tokens import AccessToken

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from keybroker.errors import AuthorizationError, ConnectionFailure, KeybrokerError, OperationError
+from keybroker.plugin import AuthorizationError, ConnectionFailure, KeybrokerError, OperationError
 
 T = TypeVar("T")
 

@@ -5,10 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from keybroker.connector import Connector
-from keybroker.errors import OperationError, UsageError
-from keybroker.hookspecs import hookimpl
-from keybroker.types import AuthConfig, AutoConfiguration
+from keybroker.plugin import (
+    AuthConfig,
+    AutoConfiguration,
+    Connector,
+    OperationError,
+    UsageError,
+    config_as,
+    hookimpl,
+)
 from keybroker_gcp import connector_clients, resources
 from keybroker_gcp.configs import GCPConfig, OAuth2TokenConfig
 from keybroker_gcp.declaration import GCS, GENERIC, GKE, REGISTRY
@@ -33,9 +38,7 @@ from keybroker_gcp.tokens import (
 
 
 def _gcp(config: AuthConfig) -> GCPConfig:
-    if not isinstance(config, GCPConfig):
-        raise UsageError(f"not a gcp configuration: {type(config).__name__}")
-    return config
+    return config_as(config, GCPConfig)
 
 
 @hookimpl

@@ -14,8 +14,7 @@ from google.auth import credentials as google_credentials
 from google.auth import exceptions as google_exceptions
 from google.auth.transport import Request
 
-from keybroker.connector import Connector
-from keybroker.errors import KeybrokerError
+from keybroker.plugin import Connector, KeybrokerError
 
 
 class KeybrokerCredentials(google_credentials.Credentials):

@@ -10,7 +10,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-from keybroker.errors import UsageError
+from keybroker.plugin import UsageError
 
 PROJECT_PATTERN = re.compile(r"^(?:[a-z0-9][a-z0-9.-]*\.[a-z]{2,}:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 REGION_PATTERN = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")

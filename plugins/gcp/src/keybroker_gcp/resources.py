@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
-from keybroker.errors import AuthorizationError, ConnectionFailure, OperationError
+from keybroker.plugin import AuthorizationError, ConnectionFailure, OperationError
 from keybroker_gcp.configs import GCPConfig
 from keybroker_gcp.declaration import GCS, GENERIC, GKE, REGISTRY
 from keybroker_gcp.resource_ids import (

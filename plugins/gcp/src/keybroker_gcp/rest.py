@@ -11,7 +11,7 @@ import functools
 from typing import Any
 from urllib.parse import urlsplit
 
-from keybroker.errors import AuthorizationError, ConnectionFailure, OperationError
+from keybroker.plugin import AuthorizationError, ConnectionFailure, OperationError
 from keybroker_gcp.endpoints import api_url
 from keybroker_gcp.errors import error_detail
 

@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from keybroker.connector import Connector, utcnow
 from keybroker.credential_cache import CredentialCache, credentials_fingerprint
-from keybroker.errors import AuthorizationError
+from keybroker.plugin import AuthorizationError, Connector, utcnow
 from keybroker_gcp.configs import (
     GCPConfig,
     ImpersonationConfig,
