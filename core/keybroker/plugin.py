@@ -12,8 +12,8 @@ keybroker refuses to load a module that needs a newer API than
 ``PLUGIN_API_VERSION`` and says so in ``keybroker plugin list``.
 
 Importing this module stays cheap (a declaration module imports it while
-``keybroker connector list-types`` runs): the connector and event models, and
-the file helpers, are imported on first use of their names.
+``keybroker connector list-types`` runs): the connector and event models, the
+file helpers and the credential cache are imported on first use of their names.
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ from keybroker.types import (
 
 if TYPE_CHECKING:
     from keybroker.connector import Connector, LoginResult, utcnow
+    from keybroker.credential_cache import CredentialCache, credentials_fingerprint
     from keybroker.events import AuditEvent, LocalLoginRequest
     from keybroker.files import locked_tool_file, write_private
     from keybroker.proxies import proxy_address, proxy_for, split_proxy
@@ -71,6 +72,8 @@ _LAZY = {
     "proxy_address": "keybroker.proxies",
     "proxy_for": "keybroker.proxies",
     "split_proxy": "keybroker.proxies",
+    "CredentialCache": "keybroker.credential_cache",
+    "credentials_fingerprint": "keybroker.credential_cache",
 }
 
 
@@ -119,6 +122,7 @@ __all__ = [
     "ConnectionFailure",
     "Connector",
     "ConnectorType",
+    "CredentialCache",
     "Field",
     "KeybrokerError",
     "LocalLoginRequest",
@@ -132,6 +136,7 @@ __all__ = [
     "SecretStr",
     "UsageError",
     "config_as",
+    "credentials_fingerprint",
     "docker_registry_client",
     "docker_registry_name",
     "field_validator",

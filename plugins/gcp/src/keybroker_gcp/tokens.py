@@ -11,8 +11,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from keybroker.credential_cache import CredentialCache, credentials_fingerprint
-from keybroker.plugin import AuthorizationError, Connector, utcnow
+from keybroker.plugin import (
+    AuthorizationError,
+    Connector,
+    CredentialCache,
+    credentials_fingerprint,
+    utcnow,
+)
 from keybroker_gcp.configs import (
     GCPConfig,
     ImpersonationConfig,
