@@ -9,7 +9,7 @@ from peers.terminal import Terminal
 
 def test_each_answer_is_checked_and_asked_again(web: BasicAuthService) -> None:
     with Terminal(["connector", "register", "asked", "-i"]) as t:
-        t.expect("Connector type (aws, docker, httpbasic, kubernetes) [aws]: ")
+        t.expect("Connector type (aws, docker, gcp, httpbasic, kubernetes) [aws]: ")
         t.type("httpbasic")
         t.expect("url: Service URL (required): ")
         t.type(web.url)
