@@ -12,6 +12,7 @@ import contextlib
 from datetime import timedelta
 from typing import Any
 
+from keybroker import redaction
 from keybroker.plugin import OperationError, utcnow
 from keybroker_gcp.endpoints import api_url
 from keybroker_gcp.errors import call
@@ -58,6 +59,7 @@ def downscope(source: AccessToken, bucket: str, api_endpoint: str | None) -> Acc
     token = answer.get("access_token") if isinstance(answer, dict) else None
     if not isinstance(token, str) or not token:
         raise OperationError(f"down-scoping a token to bucket {bucket}: STS returned no token")
+    redaction.remember(token)
     expires_at = source.expires_at
     if answer.get("expires_in"):
         with contextlib.suppress(TypeError, ValueError):

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from keybroker import redaction
 from keybroker.plugin import (
     AuthorizationError,
     Connector,
@@ -54,6 +55,11 @@ def token_lifetime(connector: Connector) -> int:
     return connector.expiration_seconds or 3600
 
 
+def _remember_parts(info: dict[str, Any], *names: str) -> None:
+    """Have keybroker scrub the secret parts of a key file on their own, not only the whole."""
+    redaction.remember(*(str(info[n]) for n in names if info.get(n)))
+
+
 def google_credentials(connector: Connector, config: GCPConfig) -> Any:
     """google-auth credentials for the connector's own identity (not yet refreshed)."""
     if isinstance(config, ImplicitConfig):
@@ -67,6 +73,7 @@ def google_credentials(connector: Connector, config: GCPConfig) -> Any:
         from google.oauth2.credentials import Credentials as UserCredentials
 
         info = config.user_info()
+        _remember_parts(info, "client_secret", "refresh_token")
         # from_authorized_user_info() would ignore the file's token_uri; honour it as for keys
         return UserCredentials(
             token=None,
@@ -79,6 +86,7 @@ def google_credentials(connector: Connector, config: GCPConfig) -> Any:
     if isinstance(config, ServiceAccountConfig):
         from google.oauth2.service_account import Credentials as KeyCredentials
 
+        _remember_parts(config.key_info(), "private_key")
         key = call(
             "service account key",
             lambda: KeyCredentials.from_service_account_info(config.key_info(), scopes=SCOPES),
@@ -117,6 +125,7 @@ def mint(connector: Connector, config: GCPConfig) -> AccessToken:
 
     credentials = google_credentials(connector, config)
     call(_action(connector, config), lambda: credentials.refresh(auth_transport()))
+    redaction.remember(str(credentials.token))
     return AccessToken(token=str(credentials.token), expires_at=_aware(credentials.expiry))
 
 
