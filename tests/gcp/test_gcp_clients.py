@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 import keybroker
@@ -240,3 +241,25 @@ def test_kubernetes_client_renews_its_token_when_the_old_one_dies(gcp: GcpWorld)
     names = [n.metadata.name for n in core.list_namespace().items]
     assert "kube-system" in names
     assert gcp.kube.seen_tokens[-1] not in old
+
+
+def test_ambient_proxies_and_netrc_are_not_used(
+    gcp: GcpWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dead proxy for plain http and a .netrc entry for the fake change nothing."""
+    dead = "http://127.0.0.1:9"
+    for variable in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(variable, dead)
+    netrc = Path(os.environ["NETRC"])
+    netrc.write_text("machine 127.0.0.1 login intruder password ambient-secret\n")
+    netrc.chmod(0o600)
+    gcp.emulator.bucket("reports", {"a.txt": b"a"})
+    register(gcp, "gcp-ambient", "-r", "gcs-bucket", "--resource-id", "reports")
+    assert (
+        keybroker.get_client("gcp-ambient").bucket("reports").blob("a.txt").download_as_bytes()
+        == b"a"
+    )
+    verified = run_json("connector", "verify", "gcp-ambient")
+    assert verified["resources"][0]["resource_ids"] == ["gs://reports"]
+    assert gcp.google.grants and gcp.google.exchanges  # the token and STS calls went through
+    assert gcp.google.basic_auth_paths == []  # and none carried the .netrc password

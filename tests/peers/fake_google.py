@@ -89,6 +89,7 @@ class FakeGoogle:
     exchanges: list[dict[str, Any]] = field(default_factory=list)
     impersonations: list[list[str]] = field(default_factory=list)
     grants: list[str] = field(default_factory=list)
+    basic_auth_paths: list[str] = field(default_factory=list)
     on_issue: list[Callable[[str], None]] = field(default_factory=list)
     registry_service: str = "keybroker-test-registry"
     registry_key: Any = field(default=None, repr=False)
@@ -109,6 +110,7 @@ class FakeGoogle:
                 self.exchanges,
                 self.impersonations,
                 self.grants,
+                self.basic_auth_paths,
                 self.on_issue,
             ):
                 collection.clear()
@@ -308,8 +310,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     # routes
 
+    def _note_ambient_auth(self, path: str) -> None:
+        """Google's APIs take no Basic auth: one here came from the environment (.netrc)."""
+        if path != "/v2/token" and (self.headers.get("Authorization") or "").startswith("Basic"):
+            self.fake.basic_auth_paths.append(path)
+
     def do_POST(self) -> None:
         path = urlsplit(self.path).path
+        self._note_ambient_auth(path)
         if path == "/token":
             self._oauth2_token(self._form())
         elif path == "/tokeninfo":
@@ -328,6 +336,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = urlsplit(self.path).path
+        self._note_ambient_auth(path)
         parts = path.strip("/").split("/")
         if path == "/tokeninfo":
             self._token_info(self._form())

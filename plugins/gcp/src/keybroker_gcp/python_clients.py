@@ -63,13 +63,13 @@ class KeybrokerCredentials(google_credentials.Credentials):
 def new_storage_client(credentials: Any, project: str) -> Any:
     """A ``google.cloud.storage.Client`` for ``project`` sending ``credentials``.
 
-    Its HTTP session never reads ~/.netrc. ``STORAGE_EMULATOR_HOST`` is honoured
-    by the library itself, as everywhere else.
+    Its HTTP session follows keybroker's proxy rule and reads no ~/.netrc.
+    ``STORAGE_EMULATOR_HOST`` is honoured by the library itself, as everywhere else.
     """
-    from google.auth.transport.requests import AuthorizedSession
     from google.cloud import storage
 
-    from keybroker_gcp.rest import without_netrc
+    from keybroker_gcp.rest import authorized_session
 
-    session = without_netrc(AuthorizedSession(credentials))
-    return storage.Client(project=project, credentials=credentials, _http=session)
+    return storage.Client(
+        project=project, credentials=credentials, _http=authorized_session(credentials)
+    )

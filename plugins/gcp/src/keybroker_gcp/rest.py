@@ -1,13 +1,17 @@
 """HTTP to the Google REST APIs: sessions free of ambient credentials, errors as one line.
 
 ``requests`` would add a ``~/.netrc`` entry's password to any request that
-carries no auth of its own (even over a bearer token header); every session
-here opts out of that, while proxy and CA-bundle settings still apply.
+carries no auth of its own (even over a bearer token header) and route
+through whatever proxy the environment names. Every session here switches the
+environment off and follows keybroker's proxy rule (``keybroker.plugin.proxy_for``):
+https through ``HTTPS_PROXY`` unless ``NO_PROXY`` names the host, plain http
+never through a proxy.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,29 +37,45 @@ class NotFound(ApiError):
 
 
 @functools.cache
-def _no_netrc_class() -> Any:
-    from requests.auth import AuthBase
+def _keybroker_session_class(base: type) -> Any:
+    """``base`` (a ``requests.Session`` class) made to follow keybroker's proxy rule."""
+    from keybroker.plugin import proxy_for
 
-    class NoNetrc(AuthBase):
-        """Leaves a request as it is; its presence stops requests from reading ~/.netrc."""
+    class KeybrokerSession(base):  # type: ignore[misc]
+        """No .netrc, no proxy or credentials from the environment; proxy_for picks the route.
 
-        def __call__(self, request: Any) -> Any:
-            return request
+        A CA bundle named by REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE is still trusted.
+        """
 
-    return NoNetrc
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.trust_env = False
+            self.verify = os.environ.get("REQUESTS_CA_BUNDLE") or (
+                os.environ.get("CURL_CA_BUNDLE") or True
+            )
 
+        def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            if kwargs.get("proxies") is None:
+                proxy = proxy_for(str(url))
+                kwargs["proxies"] = {"https": proxy} if proxy else {}
+            return super().request(method, url, *args, **kwargs)
 
-def without_netrc(session: Any) -> Any:
-    """``session`` (a ``requests.Session``) made to never consult ~/.netrc."""
-    session.auth = _no_netrc_class()()
-    return session
+    return KeybrokerSession
 
 
 def http_session() -> Any:
-    """A new ``requests.Session`` that never consults ~/.netrc."""
+    """A new ``requests.Session`` following keybroker's proxy rule (no ambient credentials)."""
     import requests
 
-    return without_netrc(requests.Session())
+    return _keybroker_session_class(requests.Session)()
+
+
+def authorized_session(credentials: Any) -> Any:
+    """google-auth's ``AuthorizedSession`` for ``credentials``, following the same rule."""
+    from google.auth.transport.requests import AuthorizedSession
+
+    session_class = _keybroker_session_class(AuthorizedSession)
+    return session_class(credentials, auth_request=auth_transport())
 
 
 def auth_transport() -> Any:
@@ -162,4 +182,11 @@ class GoogleApi:
         return items
 
 
-__all__ = ["ApiError", "GoogleApi", "NotFound", "auth_transport", "http_session"]
+__all__ = [
+    "ApiError",
+    "GoogleApi",
+    "NotFound",
+    "auth_transport",
+    "authorized_session",
+    "http_session",
+]
