@@ -17,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import mysql
 
 #: the Alembic revision the code expects; a test keeps it equal to the scripts' head
-HEAD_REVISION = "0002_row_integrity"
+HEAD_REVISION = "0003_server_accounts"
 
 metadata = MetaData()
 

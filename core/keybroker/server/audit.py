@@ -1,0 +1,154 @@
+"""The audit log: who did what, to which connector or account, with which outcome.
+
+:class:`AuditLog` appends and queries; :meth:`AuditLog.record` is the sink the
+connector service's audit events are written to, with the calling principal (not
+the connector's owner) as the actor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from keybroker.server.database import aware, utcnow
+from keybroker.server.models import AuditRecord
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine, Row
+
+    from keybroker.events import AuditEvent
+    from keybroker.server.principal import Principal
+
+
+class Outcome(StrEnum):
+    """How an audited action ended."""
+
+    SUCCESS = "success"
+    DENIED = "denied"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """Filters of an audit log listing; all given filters must match."""
+
+    actor: str | None = None
+    connector: str | None = None
+    action: str | None = None
+    since: datetime | None = None
+
+
+def _naive(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is None:
+        return value
+    from datetime import UTC
+
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def _record(row: Row[Any]) -> AuditRecord:
+    data = dict(row._mapping)
+    data["at"] = aware(data["at"])
+    data["expires_at"] = aware(data["expires_at"])
+    return AuditRecord(**data)
+
+
+class AuditLog:
+    """Appends to and reads the ``audit_log`` table."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def append(
+        self,
+        action: str,
+        *,
+        principal: Principal | None,
+        outcome: Outcome = Outcome.SUCCESS,
+        actor: str | None = None,
+        connector_id: str | None = None,
+        connector_name: str | None = None,
+        resource_type: str | None = None,
+        resource_id: str | None = None,
+        target: str | None = None,
+        expires_at: datetime | None = None,
+        client_ip: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        """Write one entry; ``actor`` names an unauthenticated caller (e.g. a sign-in name)."""
+        from sqlalchemy import insert
+
+        from keybroker.server.schema import audit_log
+
+        values = {
+            "at": utcnow(),
+            "actor": principal.name if principal else (actor or "anonymous")[:128],
+            "actor_kind": principal.kind.value if principal else "anonymous",
+            "credential_kind": principal.credential_kind.value if principal else None,
+            "action": action,
+            "outcome": outcome.value,
+            "connector_id": connector_id,
+            "connector_name": connector_name,
+            "resource_type": resource_type,
+            "resource_id": resource_id,
+            "target": target,
+            "expires_at": _naive(expires_at),
+            "client_ip": client_ip,
+            "detail": detail,
+        }
+        with self._engine.begin() as connection:
+            connection.execute(insert(audit_log).values(**values))
+
+    def record(
+        self,
+        event: AuditEvent,
+        principal: Principal,
+        *,
+        outcome: Outcome = Outcome.SUCCESS,
+        expires_at: datetime | None = None,
+        client_ip: str | None = None,
+    ) -> None:
+        """The sink for the connector service's events: ``connector.<action>`` by ``principal``."""
+        self.append(
+            f"connector.{event.action}",
+            principal=principal,
+            outcome=outcome,
+            connector_id=str(event.connector_id),
+            connector_name=event.connector_name,
+            resource_type=event.resource_type,
+            resource_id=event.resource_id,
+            expires_at=expires_at,
+            client_ip=client_ip,
+        )
+
+    def query(
+        self, query: AuditQuery, limit: int, before_id: int | None = None
+    ) -> tuple[list[AuditRecord], int | None]:
+        """Entries matching ``query``, newest first, older than ``before_id``.
+
+        Returns the page and the id to continue before (None on the last page).
+        """
+        from sqlalchemy import select
+
+        from keybroker.server.schema import audit_log
+
+        statement = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit + 1)
+        if query.actor is not None:
+            statement = statement.where(audit_log.c.actor == query.actor)
+        if query.connector is not None:
+            statement = statement.where(
+                (audit_log.c.connector_name == query.connector)
+                | (audit_log.c.connector_id == query.connector)
+            )
+        if query.action is not None:
+            statement = statement.where(audit_log.c.action == query.action)
+        if query.since is not None:
+            statement = statement.where(audit_log.c.at >= _naive(query.since))
+        if before_id is not None:
+            statement = statement.where(audit_log.c.id < before_id)
+        with self._engine.connect() as connection:
+            rows = connection.execute(statement).all()
+        page = [_record(row) for row in rows[:limit]]
+        return page, (page[-1].id if len(rows) > limit else None)

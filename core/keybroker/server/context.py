@@ -1,0 +1,106 @@
+"""What one server process holds: its settings, database engine, keys and services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from keybroker.errors import StoreError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from keybroker.server.audit import AuditLog
+    from keybroker.server.credentials import CredentialService
+    from keybroker.server.keys import ServerKeys
+    from keybroker.server.ratelimit import SignInLimiter
+    from keybroker.server.settings import ServerSettings
+    from keybroker.server.users import UserService
+
+_KEY_CHECK = "encryption_key_check"
+
+
+@dataclass
+class ServerContext:
+    """The services a request handler reaches through ``request.app.state.context``."""
+
+    settings: ServerSettings
+    engine: Engine
+    keys: ServerKeys = field(repr=False)
+    users: UserService
+    credentials: CredentialService
+    limiter: SignInLimiter
+    audit: AuditLog
+
+    @classmethod
+    def create(cls, settings: ServerSettings) -> ServerContext:
+        """Open the database (no query yet) and build the services."""
+        from keybroker.server.audit import AuditLog
+        from keybroker.server.credentials import CredentialService
+        from keybroker.server.database import create_engine
+        from keybroker.server.keys import load_keys
+        from keybroker.server.ratelimit import SignInLimiter
+        from keybroker.server.tokens import TokenHasher
+        from keybroker.server.users import UserService
+
+        keys = load_keys(settings)
+        engine = create_engine(settings)
+        hasher = TokenHasher([keys.token_hash_key])
+        return cls(
+            settings=settings,
+            engine=engine,
+            keys=keys,
+            users=UserService(engine),
+            credentials=CredentialService(engine, hasher, timedelta(hours=settings.session_hours)),
+            limiter=SignInLimiter(
+                engine,
+                keys.token_hash_key,
+                per_user=settings.sign_in_failures_per_user,
+                per_address=settings.sign_in_failures_per_address,
+                window_seconds=settings.sign_in_window_seconds,
+            ),
+            audit=AuditLog(engine),
+        )
+
+    def prepare(self) -> str | None:
+        """Migrate, check the encryption key against the database, create the first admin.
+
+        Safe to run from several replicas at once. Returns a generated admin
+        password when one was made (the caller prints it once), else None.
+        """
+        from keybroker.server.database import check_schema, migrate
+
+        migrate(self.engine)
+        with self.engine.connect() as connection:
+            check_schema(connection)
+        self._check_key()
+        return self.users.bootstrap_admin(self.settings.admin_password)
+
+    def _check_key(self) -> None:
+        from sqlalchemy import insert, select
+        from sqlalchemy.exc import IntegrityError
+
+        from keybroker.server.schema import server_state
+
+        expected = self.keys.check_value
+        query = select(server_state.c.value).where(server_state.c.name == _KEY_CHECK)
+        with self.engine.connect() as connection:
+            found = connection.execute(query).scalar()
+        if found is None:
+            try:
+                with self.engine.begin() as connection:
+                    connection.execute(insert(server_state).values(name=_KEY_CHECK, value=expected))
+                return
+            except IntegrityError:
+                with self.engine.connect() as connection:
+                    found = connection.execute(query).scalar()
+        if found != expected:
+            raise StoreError(
+                "this server's encryption key is not the one the database was set up with; "
+                "give every replica the same KEYBROKER_SERVER_ENCRYPTION_KEY"
+            )
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.engine.dispose()

@@ -1,0 +1,154 @@
+"""Bearer credentials: issue a session, resolve a token to a principal, revoke.
+
+Resolving a token is one HMAC and one indexed query joining the credential, its
+account, and (for issue 10's kinds) its device or API key. Every check (expiry,
+account active, device not locked, key active) reads the database on every
+request, so a change made through one replica holds on the next request through
+any other.
+"""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from keybroker.server.database import aware, utcnow
+from keybroker.server.errors import NotAuthenticated
+from keybroker.server.principal import AccountKind, Principal
+from keybroker.server.tokens import CredentialKind, TokenHasher, looks_like_token, new_token
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+#: ``last_used`` is written at most this often per credential (a write per read is costly)
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+
+_REFUSED = (
+    "the token is not valid (unknown, revoked or expired); sign in again with 'keybroker connect'"
+)
+
+
+class CredentialService:
+    """Issues and checks bearer credentials, stored only as keyed hashes."""
+
+    def __init__(self, engine: Engine, hasher: TokenHasher, session_lifetime: timedelta) -> None:
+        self._engine = engine
+        self._hasher = hasher
+        self._session_lifetime = session_lifetime
+        self._statement: Any = None
+
+    def issue_session(self, user_id: str, client_ip: str | None) -> tuple[str, datetime]:
+        """A new session token for ``user_id`` and its expiry; expired sessions are purged."""
+        from sqlalchemy import delete, insert
+
+        from keybroker.server.schema import credentials
+
+        token = new_token(CredentialKind.SESSION)
+        now = utcnow()
+        expires = now + self._session_lifetime
+        with self._engine.begin() as connection:
+            connection.execute(
+                delete(credentials).where(
+                    credentials.c.user_id == user_id,
+                    credentials.c.expires_at.is_not(None),
+                    credentials.c.expires_at < now,
+                )
+            )
+            connection.execute(
+                insert(credentials).values(
+                    id=str(uuid.uuid4()),
+                    kind=CredentialKind.SESSION.value,
+                    token_hash=self._hasher.hash(token),
+                    user_id=user_id,
+                    device_id=None,
+                    api_key_id=None,
+                    created=now,
+                    expires_at=expires,
+                    last_used=None,
+                    client_ip=client_ip,
+                )
+            )
+        return token, aware(expires)  # type: ignore[return-value]
+
+    def _lookup(self) -> Any:
+        if self._statement is None:
+            from sqlalchemy import bindparam, select
+
+            from keybroker.server.schema import api_keys, credentials, devices, users
+
+            joined = (
+                credentials.join(users, users.c.id == credentials.c.user_id)
+                .outerjoin(devices, devices.c.id == credentials.c.device_id)
+                .outerjoin(api_keys, api_keys.c.id == credentials.c.api_key_id)
+            )
+            self._statement = (
+                select(
+                    credentials.c.id,
+                    credentials.c.kind,
+                    credentials.c.token_hash,
+                    credentials.c.expires_at,
+                    credentials.c.last_used,
+                    users.c.id.label("user_id"),
+                    users.c.name,
+                    users.c.kind.label("account_kind"),
+                    users.c.is_admin,
+                    users.c.active,
+                    devices.c.locked.label("device_locked"),
+                    api_keys.c.active.label("key_active"),
+                )
+                .select_from(joined)
+                .where(credentials.c.token_hash.in_(bindparam("hashes", expanding=True)))
+            )
+        return self._statement
+
+    def authenticate(self, token: str) -> Principal:
+        """The principal ``token`` stands for; ``NotAuthenticated`` for anything else."""
+        from sqlalchemy import update
+
+        from keybroker.server.schema import credentials
+
+        if not looks_like_token(token):
+            raise NotAuthenticated(_REFUSED)
+        hashes = self._hasher.candidates(token)
+        with self._engine.connect() as connection:
+            row = connection.execute(self._lookup(), {"hashes": hashes}).first()
+        if row is None or not any(hmac.compare_digest(row.token_hash, h) for h in hashes):
+            raise NotAuthenticated(_REFUSED)
+        now = utcnow()
+        if row.expires_at is not None and row.expires_at <= now:
+            raise NotAuthenticated(
+                "your session has expired; sign in again with 'keybroker connect'"
+            )
+        if not row.active:
+            raise NotAuthenticated(f"the account '{row.name}' is deactivated; ask an admin")
+        if row.device_locked:
+            raise NotAuthenticated(
+                "this device has been locked; run 'keybroker connect' to authorize it again"
+            )
+        if row.key_active is not None and not row.key_active:
+            raise NotAuthenticated("this API key is deactivated")
+        if row.last_used is None or now - row.last_used > LAST_USED_RESOLUTION:
+            with self._engine.begin() as connection:
+                connection.execute(
+                    update(credentials).where(credentials.c.id == row.id).values(last_used=now)
+                )
+        return Principal(
+            user_id=row.user_id,
+            name=row.name,
+            kind=AccountKind(row.account_kind),
+            is_admin=bool(row.is_admin),
+            credential_id=row.id,
+            credential_kind=CredentialKind(row.kind),
+            expires_at=aware(row.expires_at),
+        )
+
+    def revoke(self, credential_id: str) -> None:
+        """Delete one credential; the next request with it is refused."""
+        from sqlalchemy import delete
+
+        from keybroker.server.schema import credentials
+
+        with self._engine.begin() as connection:
+            connection.execute(delete(credentials).where(credentials.c.id == credential_id))

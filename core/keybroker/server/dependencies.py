@@ -1,0 +1,69 @@
+"""FastAPI dependencies: the server context, the authenticated principal, admin checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from keybroker.server.audit import Outcome
+from keybroker.server.context import ServerContext
+from keybroker.server.errors import Forbidden, NotAuthenticated
+from keybroker.server.principal import Principal
+
+bearer = HTTPBearer(
+    auto_error=False,
+    description="A session token from /api/v1/auth/sign-in (later: device tokens, API keys)",
+)
+
+
+def get_context(request: Request) -> ServerContext:
+    """The process's server context."""
+    context: ServerContext = request.app.state.context
+    return context
+
+
+def client_ip(request: Request) -> str | None:
+    """The caller's address (as uvicorn saw it, after trusted proxy headers)."""
+    return request.client.host if request.client else None
+
+
+Context = Annotated[ServerContext, Depends(get_context)]
+ClientIP = Annotated[str | None, Depends(client_ip)]
+
+
+def authenticated(
+    context: Context,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    """The principal of the request's ``Authorization: Bearer`` token (checked in the database)."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise NotAuthenticated(
+            "this needs a bearer token (Authorization: Bearer ...); "
+            "sign in with 'keybroker connect'"
+        )
+    return context.credentials.authenticate(credentials.credentials)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(authenticated)]
+
+
+def require_admin(action: str, purpose: str = "manage users") -> Callable[..., Principal]:
+    """A dependency admitting admins only; a refused attempt is audited as ``action``."""
+
+    def admin(request: Request, context: Context, principal: CurrentPrincipal) -> Principal:
+        if not principal.is_admin:
+            name = request.path_params.get("name")
+            context.audit.append(
+                action,
+                principal=principal,
+                outcome=Outcome.DENIED,
+                target=f"user:{name}" if name else None,
+                client_ip=client_ip(request),
+            )
+            raise Forbidden(f"only an admin may {purpose}")
+        return principal
+
+    return admin

@@ -1,0 +1,43 @@
+"""Cursor pagination, the same for every list of the API.
+
+A list answers ``{"items": [...], "next_cursor": "..." | null}``. Items come in a
+fixed order (by name for accounts and connectors, newest first for the audit log);
+``next_cursor`` is an opaque token holding the sort key of the last item, passed
+back as ``?cursor=`` with the same ``limit`` and filters. Keyset pages stay correct
+while rows are added or removed, and cost one indexed range scan however deep.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from keybroker.server.errors import InvalidParameter
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+def encode_cursor(position: dict[str, Any]) -> str:
+    """The opaque cursor for ``position`` (the sort key of the last item of a page)."""
+    raw = json.dumps(position, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, key: str, kind: type) -> Any:
+    """The ``key`` of a cursor made by :func:`encode_cursor`; 400 for anything else."""
+    if cursor is None:
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        value = data[key]
+    except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError):
+        value = None
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise InvalidParameter(
+            "cursor is not valid here; pass the next_cursor of the previous page unchanged",
+            "cursor",
+        )
+    return value

@@ -1,0 +1,1 @@
+"""The server's routers, one module per resource; :mod:`.api` mounts them under ``/api/v1``."""

@@ -1,0 +1,108 @@
+"""The server's settings: data directory, database, encryption key, limits.
+
+Every value comes from a ``KEYBROKER_SERVER_*`` environment variable (or
+``KEYBROKER_ADMIN_PASSWORD``) unless a command-line option overrides it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from keybroker.errors import UsageError
+
+DATA_DIR_ENV = "KEYBROKER_SERVER_DATA_DIR"
+DATABASE_URL_ENV = "KEYBROKER_SERVER_DATABASE_URL"
+ENCRYPTION_KEY_ENV = "KEYBROKER_SERVER_ENCRYPTION_KEY"
+ENCRYPTION_KEY_FILE_ENV = "KEYBROKER_SERVER_ENCRYPTION_KEY_FILE"
+ADMIN_PASSWORD_ENV = "KEYBROKER_ADMIN_PASSWORD"  # noqa: S105 - a variable name
+SESSION_HOURS_ENV = "KEYBROKER_SERVER_SESSION_HOURS"
+USER_FAILURES_ENV = "KEYBROKER_SERVER_SIGN_IN_FAILURES_PER_USER"
+ADDRESS_FAILURES_ENV = "KEYBROKER_SERVER_SIGN_IN_FAILURES_PER_ADDRESS"
+FAILURE_WINDOW_ENV = "KEYBROKER_SERVER_SIGN_IN_WINDOW_SECONDS"
+FORWARDED_ALLOW_IPS_ENV = "KEYBROKER_SERVER_FORWARDED_ALLOW_IPS"
+POOL_SIZE_ENV = "KEYBROKER_SERVER_DB_POOL_SIZE"
+
+SUPPORTED_SCHEMES = ("sqlite", "postgresql+psycopg", "mysql+pymysql")
+
+
+def _default_data_dir() -> Path:
+    env = os.environ.get(DATA_DIR_ENV)
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("keybroker", appauthor=False)) / "server"
+
+
+def _int_env(name: str, default: int, minimum: int = 1) -> int:
+    text = os.environ.get(name)
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        raise UsageError(f"{name} must be a whole number of at least {minimum}, not '{text}'")
+    return value
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Resolved server settings; :meth:`from_env` reads them from the environment."""
+
+    data_dir: Path = field(default_factory=_default_data_dir)
+    database_url_override: str | None = None
+    encryption_key: str | None = field(default=None, repr=False)
+    encryption_key_file: Path | None = None
+    admin_password: str | None = field(default=None, repr=False)
+    session_hours: int = 24
+    sign_in_failures_per_user: int = 10
+    sign_in_failures_per_address: int = 50
+    sign_in_window_seconds: int = 900
+    forwarded_allow_ips: str = ""
+    pool_size: int = 10
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> ServerSettings:
+        """Settings from ``KEYBROKER_SERVER_*`` variables; ``overrides`` win when not None."""
+        key_file = os.environ.get(ENCRYPTION_KEY_FILE_ENV)
+        settings = cls(
+            data_dir=_default_data_dir(),
+            database_url_override=os.environ.get(DATABASE_URL_ENV) or None,
+            encryption_key=os.environ.get(ENCRYPTION_KEY_ENV) or None,
+            encryption_key_file=Path(key_file).expanduser() if key_file else None,
+            admin_password=os.environ.get(ADMIN_PASSWORD_ENV) or None,
+            session_hours=_int_env(SESSION_HOURS_ENV, 24),
+            sign_in_failures_per_user=_int_env(USER_FAILURES_ENV, 10),
+            sign_in_failures_per_address=_int_env(ADDRESS_FAILURES_ENV, 50),
+            sign_in_window_seconds=_int_env(FAILURE_WINDOW_ENV, 900),
+            forwarded_allow_ips=os.environ.get(FORWARDED_ALLOW_IPS_ENV, "").strip(),
+            pool_size=_int_env(POOL_SIZE_ENV, 10),
+        )
+        given = {name: value for name, value in overrides.items() if value is not None}
+        return replace(settings, **given) if given else settings  # type: ignore[arg-type]
+
+    @property
+    def database_url(self) -> str:
+        """The SQLAlchemy URL of the database holding connectors and server tables."""
+        url = self.database_url_override or f"sqlite:///{self.data_dir / 'server.db'}"
+        scheme = url.split(":", 1)[0]
+        if scheme not in SUPPORTED_SCHEMES:
+            raise UsageError(
+                f"the database URL scheme '{scheme}' is not supported; use one of "
+                + ", ".join(f"{s}://" for s in SUPPORTED_SCHEMES)
+            )
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the database is a SQLite file (one host only)."""
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def key_file(self) -> Path:
+        """Where the encryption key is read from when none is in the environment."""
+        return self.encryption_key_file or self.data_dir / "secret.key"
