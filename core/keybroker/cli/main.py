@@ -9,9 +9,13 @@ from typing import Any
 import click
 
 from keybroker import __version__
+from keybroker.cli.audit import audit
+from keybroker.cli.connection import connect, disconnect, status
 from keybroker.cli.connector import connector
 from keybroker.cli.context import CliState
 from keybroker.cli.plugin import plugin
+from keybroker.cli.server import server
+from keybroker.cli.users import user
 
 ALIASES = {"service-connector": "connector"}
 
@@ -179,6 +183,8 @@ def cli(ctx: click.Context) -> None:
 
 cli.add_command(connector)
 cli.add_command(plugin)
+for command in (connect, disconnect, status, user, audit, server):
+    cli.add_command(command)
 add_debug_options(cli)
 
 

@@ -1,0 +1,159 @@
+"""``keybroker connect|disconnect|status``: sign in to a team server and keep the session."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from keybroker.cli.render import emit_data, humanize, output_option
+from keybroker.errors import KeybrokerError, UsageError
+
+
+def _settings() -> Any:
+    from keybroker.settings import Settings
+
+    return Settings.from_env()
+
+
+def read_password(password_stdin: bool, prompt: str, confirm: bool = False) -> str:
+    """A password from stdin (``--password-stdin``) or a hidden prompt on a terminal."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise UsageError("--password-stdin read an empty password")
+        return password
+    if not sys.stdin.isatty():
+        raise UsageError("no terminal to ask for the password on; pass it with --password-stdin")
+    value: str = click.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
+    return value
+
+
+def _expiry_text(expires_at: datetime | None) -> str:
+    if expires_at is None:
+        return "does not expire (revoke it to end access)"
+    left = expires_at - datetime.now(UTC)
+    return f"expires {expires_at.isoformat(timespec='seconds')} (in {humanize(left)})"
+
+
+@click.command("connect")
+@click.option("--url", required=True, help="The server, e.g. https://keybroker.example.com")
+@click.option("--username", required=True, help="Your user name on the server.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option(
+    "--ca-file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="PEM file of the CA that signed the server's certificate.",
+)
+@click.option("--allow-http", is_flag=True, help="Allow plain http:// to a non-loopback host.")
+def connect(
+    url: str, username: str, password_stdin: bool, ca_file: Path | None, allow_http: bool
+) -> None:
+    """Sign in to a keybroker server; later commands use it until 'keybroker disconnect'."""
+    from keybroker.remote.http import ServerClient
+    from keybroker.remote.session import ServerSession, load_session, save_session
+
+    settings = _settings()
+    ca = str(ca_file.resolve()) if ca_file else None
+    client = ServerClient(url, timeout=settings.timeout_seconds, ca_file=ca, allow_http=allow_http)
+    password = read_password(password_stdin, f"Password for {username}")
+    with client:
+        answer = client.post("/api/v1/auth/sign-in", {"username": username, "password": password})
+    identity = answer["identity"]
+    expires = datetime.fromisoformat(answer["expires_at"])
+    previous = load_session(settings)
+    session = ServerSession(
+        url=client.url,
+        token=answer["token"],
+        username=identity["name"],
+        expires_at=expires,
+        ca_file=ca,
+        allow_http=allow_http,
+    )
+    save_session(settings, session)
+    if previous is not None:
+        _sign_out_quietly(previous, settings.timeout_seconds)
+    role = " (admin)" if identity.get("is_admin") else ""
+    click.echo(
+        f"Connected to {client.url} as {identity['name']}{role}; "
+        f"the session {_expiry_text(expires)}."
+    )
+
+
+def _sign_out_quietly(session: Any, timeout: float) -> bool:
+    """Revoke a session on its server; whether the server confirmed it."""
+    try:
+        with session.client(timeout) as client:
+            client.post("/api/v1/auth/sign-out")
+    except KeybrokerError:
+        return False
+    return True
+
+
+@click.command("disconnect")
+def disconnect() -> None:
+    """Sign out of the server and forget the session; commands use the embedded store again."""
+    from keybroker.remote.session import load_session, remove_session
+
+    settings = _settings()
+    session = load_session(settings)
+    if session is None:
+        click.echo("Not connected to a server.")
+        return
+    confirmed = _sign_out_quietly(session, settings.timeout_seconds)
+    remove_session(settings)
+    if confirmed:
+        click.echo(f"Signed out of {session.url} and removed the session.")
+    else:
+        click.echo(
+            f"Removed the session; {session.url} could not confirm the sign-out, so the token "
+            f"stays valid on the server until it {_expiry_text(session.expires_at)}."
+        )
+
+
+@click.command("status")
+@output_option
+def status(output: str) -> None:
+    """Show the server this client uses, who it is signed in as, and when access ends."""
+    from keybroker.remote.session import current_session
+
+    settings = _settings()
+    session = current_session(settings)
+    if session is None:
+        data: dict[str, Any] = {"connected": False, "store": "embedded"}
+        if output != "table":
+            emit_data(data, output)
+        else:
+            click.echo("Not connected to a server: commands use the embedded store.")
+        return
+    with session.client(settings.timeout_seconds) as client:
+        identity = client.get("/api/v1/auth/whoami")
+    expires = identity.get("expires_at")
+    expires_at = datetime.fromisoformat(expires) if expires else None
+    data = {
+        "connected": True,
+        "url": session.url,
+        "user": identity["name"],
+        "kind": identity["kind"],
+        "is_admin": identity["is_admin"],
+        "credential": identity["credential_kind"],
+        "expires_at": expires,
+    }
+    if output != "table":
+        emit_data(data, output)
+        return
+    role = " (admin)" if identity["is_admin"] else ""
+    click.echo(f"Server:  {session.url}")
+    click.echo(f"User:    {identity['name']}{role}")
+    click.echo(f"Access:  {identity['credential_kind']} token that {_expiry_text(expires_at)}")
+
+
+def server_client() -> Any:
+    """An HTTP client of the connected server; a clear error when not connected."""
+    from keybroker.remote.session import require_session
+
+    settings = _settings()
+    return require_session(settings).client(settings.timeout_seconds)

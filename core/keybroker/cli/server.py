@@ -1,0 +1,164 @@
+"""``keybroker server up|migrate``: run the team server (needs the ``server`` extra)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from keybroker.errors import UsageError
+
+if TYPE_CHECKING:
+    from keybroker.server.settings import ServerSettings
+
+INSECURE_LISTEN_ENV = "KEYBROKER_SERVER_INSECURE_LISTEN"
+
+
+def _require_extra() -> None:
+    import importlib.util
+
+    missing = [m for m in ("fastapi", "uvicorn", "argon2") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise UsageError(
+            f"the server needs {', '.join(missing)}: install it with "
+            "pip install 'keybroker[server]'"
+        )
+
+
+def _settings(database_url: str | None, data_dir: Path | None) -> ServerSettings:
+    from keybroker.server.settings import DATA_DIR_ENV, DATABASE_URL_ENV, ServerSettings
+
+    # uvicorn workers build their own settings from the environment: hand the options down
+    if database_url:
+        os.environ[DATABASE_URL_ENV] = database_url
+    if data_dir:
+        os.environ[DATA_DIR_ENV] = str(data_dir)
+    return ServerSettings.from_env()
+
+
+def _display_url(settings: ServerSettings) -> str:
+    from keybroker.store.sql import redact_url
+
+    return redact_url(settings.database_url)
+
+
+database_url_option = click.option(
+    "--database-url",
+    metavar="URL",
+    help="sqlite:///PATH, postgresql+psycopg://... or mysql+pymysql://... "
+    "[env KEYBROKER_SERVER_DATABASE_URL; default: SQLite in the data directory]",
+)
+data_dir_option = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the default SQLite database and key file live [env KEYBROKER_SERVER_DATA_DIR].",
+)
+
+
+@click.group()
+def server() -> None:
+    """Run a keybroker team server (install with: pip install 'keybroker[server]')."""
+
+
+@server.command("up")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+@database_url_option
+@data_dir_option
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
+@click.option("--tls-cert", type=click.Path(dir_okay=False, exists=True), help="PEM certificate.")
+@click.option("--tls-key", type=click.Path(dir_okay=False, exists=True), help="PEM private key.")
+@click.option(
+    "--insecure-listen",
+    is_flag=True,
+    envvar=INSECURE_LISTEN_ENV,
+    help="Listen on a non-loopback address without TLS (TLS ends at a proxy in front).",
+)
+@click.option("--access-log/--no-access-log", default=True, show_default=True)
+def up(
+    host: str,
+    port: int,
+    database_url: str | None,
+    data_dir: Path | None,
+    workers: int,
+    tls_cert: str | None,
+    tls_key: str | None,
+    insecure_listen: bool,
+    access_log: bool,
+) -> None:
+    """Start the server: migrate the database, create the first admin, serve HTTP(S).
+
+    Without TLS the server listens only on loopback unless --insecure-listen says
+    that a proxy in front of it terminates TLS.
+    """
+    from keybroker.remote.http import is_loopback
+
+    _require_extra()
+    if bool(tls_cert) != bool(tls_key):
+        raise UsageError("give both --tls-cert and --tls-key, or neither")
+    if not tls_cert and not insecure_listen and not is_loopback(host):
+        raise UsageError(
+            f"refusing to serve plain HTTP on {host}: tokens and passwords would cross the "
+            "network in clear; give --tls-cert and --tls-key, or --insecure-listen when a "
+            "proxy in front terminates TLS"
+        )
+    settings = _settings(database_url, data_dir)
+
+    import uvicorn
+
+    from keybroker.server.app import print_generated_admin_password
+    from keybroker.server.context import ServerContext
+
+    context = ServerContext.create(settings)
+    try:
+        generated = context.prepare()
+    finally:
+        context.close()
+    if generated:
+        print_generated_admin_password(generated)
+    scheme = "https" if tls_cert else "http"
+    shown_host = f"[{host}]" if ":" in host else host
+    click.echo(
+        f"keybroker server: listening on {scheme}://{shown_host}:{port} "
+        f"({workers} worker{'s' if workers > 1 else ''}, database {_display_url(settings)})",
+    )
+    uvicorn.run(
+        "keybroker.server.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        ssl_certfile=tls_cert,
+        ssl_keyfile=tls_key,
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
+        access_log=access_log,
+        server_header=False,
+        log_level="info",
+    )
+
+
+@server.command("migrate")
+@database_url_option
+@data_dir_option
+def migrate(database_url: str | None, data_dir: Path | None) -> None:
+    """Create or upgrade the database schema (the server also does this at start)."""
+    _require_extra()
+    settings = _settings(database_url, data_dir)
+
+    from keybroker.server.database import create_engine
+    from keybroker.server.database import migrate as run_migrations
+    from keybroker.store.schema import HEAD_REVISION
+
+    engine = create_engine(settings)
+    try:
+        before = run_migrations(engine)
+    finally:
+        engine.dispose()
+    where = _display_url(settings)
+    if before is None:
+        click.echo(f"The database at {where} is current (revision {HEAD_REVISION}).")
+    else:
+        click.echo(f"Migrated the database at {where} from {before} to {HEAD_REVISION}.")
