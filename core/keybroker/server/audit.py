@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from keybroker.server.database import aware, utcnow
+from keybroker.server.database import aware, naive, utcnow
 from keybroker.server.models import AuditRecord
 
 if TYPE_CHECKING:
@@ -40,18 +40,10 @@ class AuditQuery:
     since: datetime | None = None
 
 
-def _naive(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is None:
-        return value
-    from datetime import UTC
-
-    return value.astimezone(UTC).replace(tzinfo=None)
-
-
 def _record(row: Row[Any]) -> AuditRecord:
     data = dict(row._mapping)
-    data["at"] = aware(data["at"])
-    data["expires_at"] = aware(data["expires_at"])
+    data["at"] = aware(naive(data["at"]))
+    data["expires_at"] = aware(naive(data["expires_at"]))
     return AuditRecord(**data)
 
 
@@ -94,7 +86,7 @@ class AuditLog:
             "resource_type": resource_type,
             "resource_id": resource_id,
             "target": target,
-            "expires_at": _naive(expires_at),
+            "expires_at": naive(expires_at),
             "client_ip": client_ip,
             "detail": detail,
         }
@@ -145,7 +137,7 @@ class AuditLog:
         if query.action is not None:
             statement = statement.where(audit_log.c.action == query.action)
         if query.since is not None:
-            statement = statement.where(audit_log.c.at >= _naive(query.since))
+            statement = statement.where(audit_log.c.at >= naive(query.since))
         if before_id is not None:
             statement = statement.where(audit_log.c.id < before_id)
         with self._engine.connect() as connection:

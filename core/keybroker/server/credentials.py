@@ -14,7 +14,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from keybroker.server.database import aware, utcnow
+from keybroker.server.database import aware, naive, utcnow
 from keybroker.server.errors import NotAuthenticated
 from keybroker.server.principal import AccountKind, Principal
 from keybroker.server.tokens import CredentialKind, TokenHasher, looks_like_token, new_token
@@ -117,7 +117,8 @@ class CredentialService:
         if row is None or not any(hmac.compare_digest(row.token_hash, h) for h in hashes):
             raise NotAuthenticated(_REFUSED)
         now = utcnow()
-        if row.expires_at is not None and row.expires_at <= now:
+        expires_at, last_used = naive(row.expires_at), naive(row.last_used)
+        if expires_at is not None and expires_at <= now:
             raise NotAuthenticated(
                 "your session has expired; sign in again with 'keybroker connect'"
             )
@@ -129,7 +130,7 @@ class CredentialService:
             )
         if row.key_active is not None and not row.key_active:
             raise NotAuthenticated("this API key is deactivated")
-        if row.last_used is None or now - row.last_used > LAST_USED_RESOLUTION:
+        if last_used is None or now - last_used > LAST_USED_RESOLUTION:
             with self._engine.begin() as connection:
                 connection.execute(
                     update(credentials).where(credentials.c.id == row.id).values(last_used=now)
@@ -141,7 +142,7 @@ class CredentialService:
             is_admin=bool(row.is_admin),
             credential_id=row.id,
             credential_kind=CredentialKind(row.kind),
-            expires_at=aware(row.expires_at),
+            expires_at=aware(expires_at),
         )
 
     def revoke(self, credential_id: str) -> None:

@@ -40,6 +40,13 @@ def aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
+def naive(value: datetime | None) -> datetime | None:
+    """A time as naive UTC, whatever the driver returned (PostgreSQL gives aware times)."""
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
 def create_engine(settings: ServerSettings) -> Engine:
     """A pooled engine for the server's database; SQLite gets WAL and a busy timeout."""
     from sqlalchemy import create_engine as sa_create_engine

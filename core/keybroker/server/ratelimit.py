@@ -13,7 +13,7 @@ import math
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from keybroker.server.database import utcnow
+from keybroker.server.database import naive, utcnow
 from keybroker.server.errors import RateLimited
 
 if TYPE_CHECKING:
@@ -68,7 +68,9 @@ class SignInLimiter:
         ).all()
         if len(rows) < limit:
             return None
-        oldest_counted: datetime = rows[-1].at
+        oldest_counted = naive(rows[-1].at)
+        if oldest_counted is None:  # the column is NOT NULL; never here
+            return None
         return max(1, math.ceil((oldest_counted + self._window - now).total_seconds()))
 
     def check(self, username: str, address: str | None) -> None:
