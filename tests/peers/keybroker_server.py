@@ -95,10 +95,11 @@ def start_server(
     extra_env: dict[str, str] | None = None,
     args: tuple[str, ...] = (),
     name: str = "server",
+    data_dir: Path | None = None,
 ) -> RunningServer:
     """Start ``keybroker server up`` on a free loopback port and wait until /health answers."""
     port = free_port()
-    data_dir = directory / f"{name}-data"
+    data_dir = data_dir or directory / f"{name}-data"
     log = directory / f"{name}.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEYBROKER_SERVER_")}
     env.pop("KEYBROKER_ADMIN_PASSWORD", None)

@@ -1,0 +1,202 @@
+"""The one JSON error shape for every failure; listening and TLS rules of ``server up``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from peers.keybroker_server import ADMIN_PASSWORD, RunningServer, keybroker, start_server
+from peers.tls import issue_server_certificate
+
+
+def _assert_error(body: object, code: str) -> dict[str, object]:
+    assert isinstance(body, dict)
+    assert set(body) == {"error"}
+    error = body["error"]
+    assert set(error) == {"code", "message", "parameter", "request_id"}
+    assert error["code"] == code, error
+    assert isinstance(error["message"], str)
+    assert error["message"]
+    return error
+
+
+@pytest.fixture(scope="module")
+def sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> RunningServer:
+    running = start_server(tmp_path_factory.mktemp("errors"))
+    yield running  # type: ignore[misc]
+    running.stop()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "raw", "status", "code"),
+    [
+        ("POST", "/api/v1/auth/sign-in", b"{not json", 400, "invalid_json"),
+        (
+            "POST",
+            "/api/v1/auth/sign-in",
+            b'{"username": 5, "password": []}',
+            422,
+            "validation_error",
+        ),
+        ("POST", "/api/v1/auth/sign-in", b'["a", "b"]', 422, "validation_error"),
+        (
+            "POST",
+            "/api/v1/auth/sign-in",
+            b'{"username": "a", "password": "b", "x": 1}',
+            422,
+            "validation_error",
+        ),
+        ("GET", "/api/v1/nothing-here", None, 404, "not_found"),
+        ("GET", "/nothing", None, 404, "not_found"),
+        ("DELETE", "/health", None, 405, "method_not_allowed"),
+        ("PUT", "/api/v1/auth/sign-in", b"{}", 405, "method_not_allowed"),
+        ("GET", "/api/v1/users", None, 401, "not_authenticated"),
+    ],
+)
+def test_every_failure_has_the_error_shape(
+    sqlite_server: RunningServer, method: str, path: str, raw: bytes | None, status: int, code: str
+) -> None:
+    found, _, body = sqlite_server.request(method, path, raw=raw)
+    assert found == status
+    _assert_error(body, code)
+
+
+def test_validation_errors_name_the_parameter(sqlite_server: RunningServer) -> None:
+    token = sqlite_server.sign_in("admin", ADMIN_PASSWORD)
+    cases = [
+        ("/api/v1/users?limit=0", None, "limit"),
+        ("/api/v1/users?limit=abc", None, "limit"),
+        ("/api/v1/audit?since=yesterday", None, "since"),
+    ]
+    for path, body, parameter in cases:
+        status, _, answer = sqlite_server.request("GET", path, body, token)
+        assert status == 422, answer
+        assert _assert_error(answer, "validation_error")["parameter"] == parameter
+    status, _, answer = sqlite_server.request(
+        "POST", "/api/v1/users", {"name": "x y", "password": "p" * 20}, token
+    )
+    assert status == 422
+    assert _assert_error(answer, "validation_error")["parameter"] == "name"
+    status, _, answer = sqlite_server.request(
+        "PATCH", "/api/v1/users/admin", {"is_admin": "yes"}, token
+    )
+    assert status == 422
+    status, _, answer = sqlite_server.request(
+        "POST", "/api/v1/users", {"name": "shorty", "password": "short"}, token
+    )
+    assert status == 400
+    assert _assert_error(answer, "bad_request")["parameter"] == "password"
+
+
+def test_bad_tokens_are_refused_alike(sqlite_server: RunningServer) -> None:
+    for header in ("Bearer kbs_" + "A" * 43, "Bearer garbage", "Basic YWRtaW46YWRtaW4=", "Bearer "):
+        status, headers, body = sqlite_server.request(
+            "GET", "/api/v1/auth/whoami", headers={"Authorization": header}
+        )
+        assert status == 401, header
+        assert headers["www-authenticate"] == "Bearer"
+        _assert_error(body, "not_authenticated")
+
+
+def test_health_and_ready(sqlite_server: RunningServer) -> None:
+    assert sqlite_server.request("GET", "/health")[2] == {"status": "ok"}
+    assert sqlite_server.request("GET", "/ready")[2] == {"status": "ready"}
+    status, _, document = sqlite_server.request("GET", "/openapi.json")
+    assert status == 200
+    assert "/api/v1/users" in document["paths"]
+
+
+def test_refuses_plain_http_on_a_non_loopback_address(tmp_path: Path) -> None:
+    result = keybroker("server", "up", "--host", "0.0.0.0", "--data-dir", str(tmp_path / "d"))
+    assert result.returncode == 2
+    assert "refusing to serve plain HTTP on 0.0.0.0" in result.stderr
+    assert "--insecure-listen" in result.stderr
+    assert not (tmp_path / "d").exists()
+
+
+def test_client_refuses_plain_http_to_a_remote_host() -> None:
+    result = keybroker(
+        "connect",
+        "--url",
+        "http://keybroker.example.com",
+        "--username",
+        "a",
+        "--password-stdin",
+        input="whatever-password\n",
+    )
+    assert result.returncode == 2
+    assert "refusing to send credentials over plain http" in result.stderr
+
+
+def test_tls_server_and_ca_file(tmp_path: Path) -> None:
+    certificate = issue_server_certificate(tmp_path)
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_text(certificate.ca_pem)
+    running = start_server(
+        tmp_path,
+        args=("--tls-cert", str(certificate.cert_file), "--tls-key", str(certificate.key_file)),
+    )
+    try:
+        _wait_tls(running, ca_file)
+        untrusted = keybroker(
+            "connect",
+            "--url",
+            running.url,
+            "--username",
+            "admin",
+            "--password-stdin",
+            input=ADMIN_PASSWORD + "\n",
+        )
+        assert untrusted.returncode == 1
+        assert "is not trusted" in untrusted.stderr
+        assert "--ca-file" in untrusted.stderr
+        trusted = keybroker(
+            "connect",
+            "--url",
+            running.url,
+            "--username",
+            "admin",
+            "--password-stdin",
+            "--ca-file",
+            str(ca_file),
+            input=ADMIN_PASSWORD + "\n",
+        )
+        assert trusted.returncode == 0, trusted.stderr
+        status = keybroker("status")
+        assert status.returncode == 0, status.stderr
+        assert running.url in status.stdout
+    finally:
+        running.stop()
+
+
+def _wait_tls(running: RunningServer, ca_file: Path) -> None:
+    import ssl
+    import time
+    import urllib.request
+
+    context = ssl.create_default_context(cafile=str(ca_file))
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(running.url + "/health", timeout=1, context=context):
+                return
+        except OSError:
+            if running.process.poll() is not None or time.monotonic() > deadline:
+                running.stop()
+                pytest.fail(running.log_text())
+            time.sleep(0.1)
+
+
+def test_cli_does_not_import_the_server_or_an_http_client() -> None:
+    code = (
+        "import sys; from keybroker.cli.main import cli; "
+        "bad = [m for m in ('fastapi', 'uvicorn', 'argon2', 'keybroker.server', 'http.client', "
+        "'keybroker.remote.http', 'sqlalchemy') if m in sys.modules]; print(bad)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
