@@ -152,6 +152,23 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body("validation_error", message, parameter), status_code=422)
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods the OpenAPI document lists for this path (for the ``Allow`` header)."""
+    import re
+
+    table: list[tuple[re.Pattern[str], list[str]]] | None = getattr(
+        request.app.state, "allowed_methods", None
+    )
+    if table is None:
+        table = []
+        for template, operations in request.app.openapi().get("paths", {}).items():
+            pattern = re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template))
+            table.append((re.compile(f"^{pattern}$"), sorted(m.upper() for m in operations)))
+        request.app.state.allowed_methods = table
+    path = request.url.path
+    return next((methods for pattern, methods in table if pattern.match(path)), [])
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
     code = _CODES_BY_STATUS.get(status, "http_error")
@@ -159,6 +176,11 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         message = f"no such endpoint: {request.method} {request.url.path}; see /openapi.json"
     elif status == 405:
         message = f"{request.method} is not allowed on {request.url.path}"
+        allowed = _allowed_methods(request)
+        if allowed:
+            return JSONResponse(
+                error_body(code, message), status_code=405, headers={"Allow": ", ".join(allowed)}
+            )
     else:
         message = str(getattr(exc, "detail", "")) or code.replace("_", " ")
     headers = getattr(exc, "headers", None)

@@ -7,7 +7,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from keybroker.server.passwords import MAX_PASSWORD_LENGTH
+from keybroker.server.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"
 T = TypeVar("T")
@@ -60,7 +60,7 @@ class UserCreate(Strict):
     """A new user."""
 
     name: str = Field(pattern=NAME_PATTERN, description="1 to 64 letters, digits, . _ @ -")
-    password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
+    password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
     is_admin: StrictBool = False
     description: str = Field(default="", max_length=1000)
 
@@ -68,7 +68,9 @@ class UserCreate(Strict):
 class UserUpdate(Strict):
     """Changes to a user; fields left out stay as they are."""
 
-    password: str | None = Field(default=None, min_length=1, max_length=MAX_PASSWORD_LENGTH)
+    password: str | None = Field(
+        default=None, min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH
+    )
     is_admin: StrictBool | None = None
     active: StrictBool | None = None
     description: str | None = Field(default=None, max_length=1000)

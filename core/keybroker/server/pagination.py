@@ -18,6 +18,7 @@ from keybroker.server.errors import InvalidParameter
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]{1,400}$"
 
 
 def encode_cursor(position: dict[str, Any]) -> str:

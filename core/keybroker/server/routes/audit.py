@@ -2,18 +2,38 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from keybroker.server.audit import AuditQuery
 from keybroker.server.dependencies import Context, CurrentPrincipal
-from keybroker.server.errors import Forbidden
+from keybroker.server.errors import Forbidden, InvalidParameter
 from keybroker.server.models import AuditRecord, Page
-from keybroker.server.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
+from keybroker.server.pagination import (
+    CURSOR_PATTERN,
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    decode_cursor,
+    encode_cursor,
+)
 
 router = APIRouter(prefix="/audit", tags=["audit"])
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    """An ISO 8601 time (UTC when it has no zone); numbers are not times here."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidParameter(
+            f"since must be an ISO 8601 time like 2026-01-31T12:00:00Z, not '{value[:64]}'",
+            "since",
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @router.get("", response_model=Page[AuditRecord], summary="List audit entries, newest first")
@@ -23,17 +43,23 @@ def list_audit(
     user: Annotated[str | None, Query(max_length=128, description="who acted")] = None,
     connector: Annotated[str | None, Query(max_length=128, description="name or id")] = None,
     action: Annotated[str | None, Query(max_length=64, description="e.g. auth.sign_in")] = None,
-    since: Annotated[datetime | None, Query(description="ISO 8601 time")] = None,
+    since: Annotated[
+        str | None,
+        Query(
+            max_length=64, description="ISO 8601 time", json_schema_extra={"format": "date-time"}
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Annotated[str | None, Query(pattern=CURSOR_PATTERN)] = None,
 ) -> Page[AuditRecord]:
     """Filtered entries. A non-admin sees only entries where they are the actor."""
     before = decode_cursor(cursor, "i", int)
+    since_time = _parse_time(since)
     if not principal.is_admin:
         if user not in (None, principal.name):
             raise Forbidden("only an admin may see other users' audit entries")
         user = principal.name
-    query = AuditQuery(actor=user, connector=connector, action=action, since=since)
+    query = AuditQuery(actor=user, connector=connector, action=action, since=since_time)
     items, last = context.audit.query(query, limit, before)
     return Page[AuditRecord](
         items=items, next_cursor=encode_cursor({"i": last}) if last is not None else None

@@ -9,13 +9,21 @@ from fastapi import APIRouter, Depends, Query, Response
 from keybroker.server.audit import Outcome
 from keybroker.server.dependencies import ClientIP, Context, require_admin
 from keybroker.server.models import Page, UserCreate, UserInfo, UserUpdate
-from keybroker.server.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
+from keybroker.server.pagination import (
+    CURSOR_PATTERN,
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    decode_cursor,
+    encode_cursor,
+)
 from keybroker.server.principal import Principal
 
 router = APIRouter(prefix="/users", tags=["users"])
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="items per page")]
-Cursor = Annotated[str | None, Query(max_length=512, description="next_cursor of the last page")]
+Cursor = Annotated[
+    str | None, Query(pattern=CURSOR_PATTERN, description="next_cursor of the previous page")
+]
 UserName = Annotated[str, "the user's name (case-sensitive)"]
 
 
