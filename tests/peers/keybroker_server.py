@@ -97,7 +97,29 @@ def start_server(
     name: str = "server",
     data_dir: Path | None = None,
 ) -> RunningServer:
-    """Start ``keybroker server up`` on a free loopback port and wait until /health answers."""
+    """Start ``keybroker server up`` on a free loopback port and wait until /health answers.
+
+    Another process may take the free port first: then it starts again on another.
+    """
+    for _ in range(3):
+        server = _start_once(
+            directory, database_url, encryption_key, admin_password, extra_env, args, name, data_dir
+        )
+        if server is not None:
+            return server
+    pytest.fail("the keybroker server found no free port three times")
+
+
+def _start_once(
+    directory: Path,
+    database_url: str | None,
+    encryption_key: str | None,
+    admin_password: str | None,
+    extra_env: dict[str, str] | None,
+    args: tuple[str, ...],
+    name: str,
+    data_dir: Path | None,
+) -> RunningServer | None:
     port = free_port()
     data_dir = data_dir or directory / f"{name}-data"
     log = directory / f"{name}.log"
@@ -128,23 +150,27 @@ def start_server(
         data_dir=data_dir,
         env=env,
     )
-    if scheme == "http":
-        _wait_healthy(server)
+    if scheme == "http" and not _wait_healthy(server):
+        return None
     return server
 
 
-def _wait_healthy(server: RunningServer, seconds: float = 60) -> None:
+def _wait_healthy(server: RunningServer, seconds: float = 90) -> bool:
+    """Whether the server came up; False when its port was taken; a failure otherwise."""
     deadline = time.monotonic() + seconds
     while True:
         try:
             with urllib.request.urlopen(server.url + "/health", timeout=1) as response:
                 if response.status == 200:
-                    return
+                    return True
         except OSError:
             pass
         if server.process.poll() is not None or time.monotonic() > deadline:
             server.stop()
-            pytest.fail(f"the keybroker server did not start:\n{server.log_text()}")
+            log = server.log_text()
+            if "address already in use" in log.lower():
+                return False
+            pytest.fail(f"the keybroker server did not start:\n{log}")
         time.sleep(0.1)
 
 

@@ -40,6 +40,11 @@ def aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
+def stored_time(value: datetime) -> datetime:
+    """A NOT NULL time column as an aware UTC time, whatever the driver returned."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def naive(value: datetime | None) -> datetime | None:
     """A time as naive UTC, whatever the driver returned (PostgreSQL gives aware times)."""
     if value is None or value.tzinfo is None:

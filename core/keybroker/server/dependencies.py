@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from keybroker.server.audit import Outcome
 from keybroker.server.context import ServerContext
@@ -19,13 +20,13 @@ bearer = HTTPBearer(
 )
 
 
-def get_context(request: Request) -> ServerContext:
+async def get_context(request: Request) -> ServerContext:
     """The process's server context."""
     context: ServerContext = request.app.state.context
     return context
 
 
-def client_ip(request: Request) -> str | None:
+async def client_ip(request: Request) -> str | None:
     """The caller's address (as uvicorn saw it, after trusted proxy headers)."""
     return request.client.host if request.client else None
 
@@ -50,18 +51,25 @@ def authenticated(
 CurrentPrincipal = Annotated[Principal, Depends(authenticated)]
 
 
-def require_admin(action: str, purpose: str = "manage users") -> Callable[..., Principal]:
-    """A dependency admitting admins only; a refused attempt is audited as ``action``."""
+def require_admin(
+    action: str, purpose: str = "manage users"
+) -> Callable[..., Awaitable[Principal]]:
+    """A dependency admitting admins only; a refused attempt is audited as ``action``.
 
-    def admin(request: Request, context: Context, principal: CurrentPrincipal) -> Principal:
+    Light dependencies are ``async`` so that FastAPI does not hop to a worker thread
+    for each of them; only the token lookup and the handler itself use threads.
+    """
+
+    async def admin(request: Request, context: Context, principal: CurrentPrincipal) -> Principal:
         if not principal.is_admin:
             name = request.path_params.get("name")
-            context.audit.append(
+            await run_in_threadpool(
+                context.audit.append,
                 action,
                 principal=principal,
                 outcome=Outcome.DENIED,
                 target=f"user:{name}" if name else None,
-                client_ip=client_ip(request),
+                client_ip=request.client.host if request.client else None,
             )
             raise Forbidden(f"only an admin may {purpose}")
         return principal

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from keybroker.server.audit import AuditQuery
 from keybroker.server.dependencies import Context, CurrentPrincipal
@@ -16,7 +16,7 @@ from keybroker.server.pagination import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     decode_cursor,
-    encode_cursor,
+    page_response,
 )
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -51,7 +51,7 @@ def list_audit(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(pattern=CURSOR_PATTERN)] = None,
-) -> Page[AuditRecord]:
+) -> Response:
     """Filtered entries. A non-admin sees only entries where they are the actor."""
     before = decode_cursor(cursor, "i", int)
     since_time = _parse_time(since)
@@ -61,6 +61,4 @@ def list_audit(
         user = principal.name
     query = AuditQuery(actor=user, connector=connector, action=action, since=since_time)
     items, last = context.audit.query(query, limit, before)
-    return Page[AuditRecord](
-        items=items, next_cursor=encode_cursor({"i": last}) if last is not None else None
-    )
+    return page_response(items, {"i": last} if last is not None else None)

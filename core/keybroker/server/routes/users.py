@@ -14,7 +14,7 @@ from keybroker.server.pagination import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     decode_cursor,
-    encode_cursor,
+    page_response,
 )
 from keybroker.server.principal import Principal
 
@@ -33,11 +33,11 @@ def list_users(
     context: Context,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
-) -> Page[UserInfo]:
+) -> Response:
     """One page of users ordered by name."""
     after = decode_cursor(cursor, "n", str)
     items, last = context.users.list(limit, after)
-    return Page[UserInfo](items=items, next_cursor=encode_cursor({"n": last}) if last else None)
+    return page_response(items, {"n": last} if last else None)
 
 
 @router.post("", response_model=UserInfo, status_code=201, summary="Create a user")
