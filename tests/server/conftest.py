@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from peers.databases import fresh_database
+from peers.databases import server_database
 from peers.keybroker_server import ADMIN_PASSWORD, RunningServer, new_encryption_key, start_server
 
 DATABASES = ["sqlite", "postgresql", "mariadb"]
@@ -26,7 +26,7 @@ def server(
         finally:
             running.stop()
         return
-    with fresh_database(kind) as url:
+    with server_database(kind) as url:
         running = start_server(directory, url, encryption_key=new_encryption_key())
         try:
             yield running

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from peers.databases import fresh_database
+from peers.databases import server_database
 from peers.keybroker_server import (
     ADMIN_PASSWORD,
     RunningServer,
@@ -121,7 +121,7 @@ def test_no_secret_in_the_log_or_the_database(tmp_path: Path, kind: str) -> None
         stored = b"".join(p.read_bytes() for p in server.data_dir.glob("server.db*"))
         database = stored.decode("latin-1") + _database_text(server.database_url)
     else:
-        with fresh_database(kind) as url:
+        with server_database(kind) as url:
             server = start_server(tmp_path, url, encryption_key=new_encryption_key())
             try:
                 secrets = _scenario(server)

@@ -159,6 +159,9 @@ def migrate(database_url: str | None, data_dir: Path | None) -> None:
         engine.dispose()
     where = _display_url(settings)
     if before is None:
-        click.echo(f"The database at {where} is current (revision {HEAD_REVISION}).")
+        click.echo(f"The database at {where} was already at revision {HEAD_REVISION}.")
     else:
-        click.echo(f"Migrated the database at {where} from {before} to {HEAD_REVISION}.")
+        click.echo(
+            f"The database at {where} is now at revision {HEAD_REVISION} "
+            f"(it was at {before} when this command started)."
+        )

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from keybroker.server.settings import ServerSettings
     from keybroker.server.users import UserService
 
-_KEY_CHECK = "encryption_key_check"
+#: the ``store_metadata`` entry holding the server key's check value
+_KEY_CHECK = "server_key_check"
 
 
 @dataclass
@@ -81,21 +82,23 @@ class ServerContext:
         from sqlalchemy import insert, select
         from sqlalchemy.exc import IntegrityError
 
-        from keybroker.server.schema import server_state
+        from keybroker.store.schema import store_metadata
 
-        expected = self.keys.check_value
-        query = select(server_state.c.value).where(server_state.c.name == _KEY_CHECK)
+        expected = self.keys.check_value.encode()
+        query = select(store_metadata.c.value).where(store_metadata.c.name == _KEY_CHECK)
         with self.engine.connect() as connection:
             found = connection.execute(query).scalar()
         if found is None:
             try:
                 with self.engine.begin() as connection:
-                    connection.execute(insert(server_state).values(name=_KEY_CHECK, value=expected))
+                    connection.execute(
+                        insert(store_metadata).values(name=_KEY_CHECK, value=expected)
+                    )
                 return
             except IntegrityError:
                 with self.engine.connect() as connection:
                     found = connection.execute(query).scalar()
-        if found != expected:
+        if found is None or bytes(found) != expected:
             raise StoreError(
                 "this server's encryption key is not the one the database was set up with; "
                 "give every replica the same KEYBROKER_SERVER_ENCRYPTION_KEY"

@@ -1,17 +1,14 @@
-"""The server's database: engine, migrations under a lock, readiness.
+"""The server's database: engine, migrations, readiness, how times are stored.
 
 Several replicas may start at once against one database; the schema upgrade runs
-under a database lock (PostgreSQL advisory lock, MySQL/MariaDB ``GET_LOCK``, a
-file lock beside a SQLite file), so exactly one of them migrates and the others
-find the schema current.
+under the store's database lock (PostgreSQL advisory lock, MySQL/MariaDB
+``GET_LOCK``, a file lock beside a SQLite file), so one of them migrates and the
+others find the schema current.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from keybroker.errors import StoreError
@@ -21,11 +18,6 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
     from keybroker.server.settings import ServerSettings
-
-#: an arbitrary constant naming keybroker's migration lock on PostgreSQL
-_PG_LOCK_ID = 0x6B62_6D69
-_MYSQL_LOCK_NAME = "keybroker_migrate"
-_LOCK_TIMEOUT_SECONDS = 300
 
 
 def utcnow() -> datetime:
@@ -88,69 +80,23 @@ def create_engine(settings: ServerSettings) -> Engine:
     return engine
 
 
-def current_revision(connection: Connection) -> str | None:
-    """The Alembic revision the database is at, or None for an empty database."""
-    from sqlalchemy import inspect, text
-
-    if not inspect(connection).has_table("alembic_version"):
-        return None
-    row = connection.execute(text("SELECT version_num FROM alembic_version")).first()
-    return str(row[0]) if row else None
-
-
-@contextlib.contextmanager
-def _migration_lock(engine: Engine, connection: Connection) -> Iterator[None]:
-    """Hold the database-wide migration lock on ``connection``."""
-    from sqlalchemy import text
-
-    dialect = engine.dialect.name
-    if dialect == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _PG_LOCK_ID})
-        yield
-    elif dialect in ("mysql", "mariadb"):
-        got = connection.execute(
-            text("SELECT GET_LOCK(:name, :timeout)"),
-            {"name": _MYSQL_LOCK_NAME, "timeout": _LOCK_TIMEOUT_SECONDS},
-        ).scalar()
-        if got != 1:
-            raise StoreError("another replica has been migrating the database for too long")
-        try:
-            yield
-        finally:
-            connection.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": _MYSQL_LOCK_NAME})
-    else:
-        import fcntl
-
-        database = engine.url.database or ""
-        lock_path = Path(f"{database}.migrate-lock")
-        with open(lock_path, "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def migrate(engine: Engine) -> str | None:
-    """Upgrade the schema to the newest revision under the migration lock.
+    """Bring the schema to the newest revision; safe from several processes at once.
 
-    Returns the revision the database was at before, or None when it was current.
+    The upgrade runs under the store's cross-process schema lock
+    (:func:`keybroker.store.schema_upgrade.ensure_schema`). Returns the revision the
+    database was at when this call began, or None when it was already current.
     """
     from keybroker.store.schema import HEAD_REVISION
-    from keybroker.store.sql import upgrade_to_head
+    from keybroker.store.schema_upgrade import current_revision, ensure_schema
+    from keybroker.store.sql import sqlite_file
 
     try:
-        with engine.connect() as probe:
-            if current_revision(probe) == HEAD_REVISION:
-                return None
-        with engine.begin() as connection, _migration_lock(engine, connection):
+        with engine.connect() as connection:
             before = current_revision(connection)
-            if before == HEAD_REVISION:
-                return None
-            if engine.dialect.name == "sqlite":
-                connection.exec_driver_sql("PRAGMA journal_mode=WAL")
-            upgrade_to_head(connection)
-            return before or "empty"
+        if before == HEAD_REVISION:
+            return None
+        ensure_schema(engine, sqlite_file(engine.url.render_as_string(hide_password=False)))
     except StoreError:
         raise
     except Exception as exc:
@@ -159,11 +105,13 @@ def migrate(engine: Engine) -> str | None:
             f"cannot migrate the database at {redact_url(str(engine.url))}: "
             f"{type(exc).__name__}: {first_line}"
         ) from None
+    return before or "empty"
 
 
 def check_schema(connection: Connection) -> None:
     """Refuse to serve a database that is not at the schema this code expects."""
     from keybroker.store.schema import HEAD_REVISION
+    from keybroker.store.schema_upgrade import current_revision
 
     found = current_revision(connection)
     if found != HEAD_REVISION:

@@ -42,18 +42,25 @@ def load_keys(settings: ServerSettings) -> ServerKeys:
     The key file is created (mode 0600) only for a SQLite database: replicas sharing
     a server database must be given one key, so a missing key there is an error.
     """
-    from keybroker.store.crypto import load_or_create_key_file, parse_key
+    from keybroker.store.crypto import parse_key
+    from keybroker.store.private_files import create_key_file, read_key_file
 
     if settings.encryption_key:
         return ServerKeys(parse_key(settings.encryption_key, ENCRYPTION_KEY_ENV))
     path = settings.key_file
-    if path.exists() or settings.is_sqlite:
+    key = read_key_file(path)
+    if key is not None:
+        return ServerKeys(key)
+    if settings.encryption_key_file is not None:
+        raise UsageError(f"the key file {path} ({ENCRYPTION_KEY_FILE_ENV}) does not exist")
+    if settings.is_sqlite:
         try:
-            return ServerKeys(load_or_create_key_file(path))
+            settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as exc:
             raise StoreError(
-                f"cannot read the encryption key file {path}: {exc.strerror}"
+                f"cannot create the data directory {settings.data_dir}: {exc.strerror}"
             ) from None
+        return ServerKeys(create_key_file(path))
     raise UsageError(
         f"no encryption key: set {ENCRYPTION_KEY_ENV} (or {ENCRYPTION_KEY_FILE_ENV}) to the same "
         "key on every replica; make one with `openssl rand -base64 32 | tr '+/' '-_'`"

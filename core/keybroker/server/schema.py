@@ -20,7 +20,6 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.dialects import mysql
 
 from keybroker.store.schema import Timestamp
 
@@ -28,10 +27,8 @@ metadata = MetaData()
 
 
 def Name(length: int = 128) -> String:
-    """A name compared case-sensitively on every database (MySQL's default collation is not)."""
-    return String(length).with_variant(
-        mysql.VARCHAR(length, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
-    )
+    """A name; compared byte for byte everywhere (binary collation on MariaDB/MySQL tables)."""
+    return String(length)
 
 
 Serial = BigInteger().with_variant(Integer(), "sqlite")
@@ -139,12 +136,4 @@ audit_log = Table(
     Index("ix_audit_log_connector_id", "connector_name", "id"),
     Index("ix_audit_log_action_id", "action", "id"),
     Index("ix_audit_log_at", "at"),
-)
-
-#: small server-wide facts, e.g. the check value of the encryption key
-server_state = Table(
-    "server_state",
-    metadata,
-    Column("name", String(64), primary_key=True),
-    Column("value", Text, nullable=False),
 )

@@ -19,18 +19,31 @@ depends_on = None
 
 _timestamp = sa.DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 _serial = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-_utf8: dict[str, Any] = {"mysql_charset": "utf8mb4", "mariadb_charset": "utf8mb4"}
 
 
 def _name(length: int = 128) -> sa.types.TypeEngine[str]:
-    """Case-sensitive on every database: MySQL's default collation folds case."""
-    return sa.String(length).with_variant(
-        mysql.VARCHAR(length, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
+    """A name column; the table's collation makes it compare byte for byte."""
+    return sa.String(length)
+
+
+def _table_options() -> dict[str, Any]:
+    """Binary, no-pad collation on MariaDB/MySQL (as 0002 gives the connectors table).
+
+    Names then compare exactly as on SQLite and PostgreSQL: "alice" and "Alice" are
+    two accounts, and so are "alice" and "alice ".
+    """
+    bind = op.get_bind()
+    if bind.dialect.name not in ("mysql", "mariadb"):
+        return {}
+    collation = (
+        "utf8mb4_nopad_bin" if getattr(bind.dialect, "is_mariadb", False) else ("utf8mb4_0900_bin")
     )
+    return {"mysql_charset": "utf8mb4", "mysql_collate": collation}
 
 
 def upgrade() -> None:
     """Create the server's tables."""
+    _utf8 = _table_options()
     op.create_table(
         "users",
         sa.Column("id", sa.String(36), primary_key=True),
@@ -144,18 +157,11 @@ def upgrade() -> None:
     op.create_index("ix_audit_log_connector_id", "audit_log", ["connector_name", "id"])
     op.create_index("ix_audit_log_action_id", "audit_log", ["action", "id"])
     op.create_index("ix_audit_log_at", "audit_log", ["at"])
-    op.create_table(
-        "server_state",
-        sa.Column("name", sa.String(64), primary_key=True),
-        sa.Column("value", sa.Text, nullable=False),
-        **_utf8,
-    )
 
 
 def downgrade() -> None:
     """Drop the server's tables."""
     for table in (
-        "server_state",
         "audit_log",
         "sign_in_failures",
         "credentials",
