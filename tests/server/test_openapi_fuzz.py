@@ -8,13 +8,24 @@ import subprocess
 import sys
 from pathlib import Path
 
-from peers.keybroker_server import ADMIN_PASSWORD, start_server
+import pytest
+
+from peers.databases import server_database
+from peers.keybroker_server import ADMIN_PASSWORD, RunningServer, new_encryption_key, start_server
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 
 
-def test_schemathesis_finds_nothing(tmp_path: Path) -> None:
-    server = start_server(tmp_path)
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql", "mariadb"])
+def test_schemathesis_finds_nothing(tmp_path: Path, kind: str) -> None:
+    if kind == "sqlite":
+        _fuzz(start_server(tmp_path))
+        return
+    with server_database(kind) as url:
+        _fuzz(start_server(tmp_path, url, encryption_key=new_encryption_key()))
+
+
+def _fuzz(server: RunningServer) -> None:
     try:
         token = server.sign_in("admin", ADMIN_PASSWORD)
         executable = shutil.which("schemathesis") or str(

@@ -40,6 +40,11 @@ class AuditQuery:
     since: datetime | None = None
 
 
+def _cut(value: str | None, length: int) -> str | None:
+    """``value`` shortened to its column's length (an entry is never refused for length)."""
+    return value if value is None or len(value) <= length else value[: length - 1] + "…"
+
+
 def _record(row: Row[Any]) -> AuditRecord:
     data = dict(row._mapping)
     data["at"] = aware(naive(data["at"]))
@@ -76,18 +81,18 @@ class AuditLog:
 
         values = {
             "at": utcnow(),
-            "actor": principal.name if principal else (actor or "anonymous")[:128],
+            "actor": principal.name if principal else _cut(actor or "anonymous", 128),
             "actor_kind": principal.kind.value if principal else "anonymous",
             "credential_kind": principal.credential_kind.value if principal else None,
             "action": action,
             "outcome": outcome.value,
-            "connector_id": connector_id,
-            "connector_name": connector_name,
-            "resource_type": resource_type,
-            "resource_id": resource_id,
-            "target": target,
+            "connector_id": _cut(connector_id, 36),
+            "connector_name": _cut(connector_name, 128),
+            "resource_type": _cut(resource_type, 64),
+            "resource_id": _cut(resource_id, 512),
+            "target": _cut(target, 255),
             "expires_at": naive(expires_at),
-            "client_ip": client_ip,
+            "client_ip": _cut(client_ip, 64),
             "detail": detail,
         }
         with self._engine.begin() as connection:

@@ -7,7 +7,7 @@ Every value comes from a ``KEYBROKER_SERVER_*`` environment variable (or
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from keybroker.errors import UsageError
@@ -66,10 +66,10 @@ class ServerSettings:
     pool_size: int = 10
 
     @classmethod
-    def from_env(cls, **overrides: object) -> ServerSettings:
-        """Settings from ``KEYBROKER_SERVER_*`` variables; ``overrides`` win when not None."""
+    def from_env(cls) -> ServerSettings:
+        """Settings from ``KEYBROKER_SERVER_*`` (and ``KEYBROKER_ADMIN_PASSWORD``) variables."""
         key_file = os.environ.get(ENCRYPTION_KEY_FILE_ENV)
-        settings = cls(
+        return cls(
             data_dir=_default_data_dir(),
             database_url_override=os.environ.get(DATABASE_URL_ENV) or None,
             encryption_key=os.environ.get(ENCRYPTION_KEY_ENV) or None,
@@ -82,8 +82,6 @@ class ServerSettings:
             forwarded_allow_ips=os.environ.get(FORWARDED_ALLOW_IPS_ENV, "").strip(),
             pool_size=_int_env(POOL_SIZE_ENV, 10),
         )
-        given = {name: value for name, value in overrides.items() if value is not None}
-        return replace(settings, **given) if given else settings  # type: ignore[arg-type]
 
     @property
     def database_url(self) -> str:
