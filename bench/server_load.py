@@ -145,6 +145,12 @@ def _wrk_seconds(text: str) -> float:
     return value * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[unit]
 
 
+def _percentile(output: str, percent: int) -> float:
+    """A latency percentile from wrk's ``--latency`` distribution, in seconds."""
+    found = re.search(rf"^\s+{percent}%\s+(\S+)\s*$", output, flags=re.MULTILINE)
+    return _wrk_seconds(found.group(1)) if found else float("nan")
+
+
 def run_wrk(urls: list[str], token: str | None, connections: int, seconds: int) -> dict[str, float]:
     """One wrk per URL (replica), connections split between them; figures combined."""
     per = max(1, connections // len(urls))
@@ -166,8 +172,8 @@ def run_wrk(urls: list[str], token: str | None, connections: int, seconds: int) 
         if not found:
             raise SystemExit(f"wrk failed:\n{output}")
         rps += float(found.group(1))
-        p50 = max(p50, _wrk_seconds(re.search(r"50%\s+(\S+)", output).group(1)))  # type: ignore[union-attr]
-        p99 = max(p99, _wrk_seconds(re.search(r"99%\s+(\S+)", output).group(1)))  # type: ignore[union-attr]
+        p50 = max(p50, _percentile(output, 50))
+        p99 = max(p99, _percentile(output, 99))
         bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
         errors += int(bad.group(1)) if bad else 0
     return {"rps": rps, "p50": p50, "p99": p99, "errors": errors}
