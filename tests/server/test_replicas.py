@@ -134,3 +134,32 @@ def test_concurrent_migrations_do_not_race(kind: str) -> None:
             revisions = connection.execute(text("SELECT version_num FROM alembic_version")).all()
         engine.dispose()
         assert [r[0] for r in revisions] == [HEAD_REVISION]
+
+
+def test_a_dropped_database_connection_fails_a_request_retryably_then_heals(
+    replicas: tuple[RunningServer, ...],
+) -> None:
+    from sqlalchemy import create_engine, text
+
+    a, _ = replicas
+    token = a.sign_in("admin", ADMIN_PASSWORD)
+    assert a.request("GET", "/api/v1/auth/whoami", token=token)[0] == 200
+    engine = create_engine(a.database_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        dropped = connection.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar()
+    engine.dispose()
+    assert dropped
+    answers = [a.request("GET", "/api/v1/auth/whoami", token=token) for _ in range(20)]
+    statuses = [status for status, _, _ in answers]
+    assert set(statuses) <= {200, 503}, statuses
+    assert statuses[-5:] == [200] * 5
+    for status, headers, body in answers:
+        if status == 503:
+            assert body["error"]["code"] == "store_unavailable"
+            assert headers["retry-after"] == "1"
+    assert "Traceback" not in a.log_text()

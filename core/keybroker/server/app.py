@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -53,6 +54,7 @@ _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (422, "request fields failed validation"),
         (429, "too many attempts; see Retry-After"),
         (500, "unexpected server failure; quote request_id"),
+        (503, "the database did not answer; retry"),
     ]
 }
 
@@ -125,6 +127,21 @@ async def _keybroker_error(request: Request, exc: Exception) -> JSONResponse:
     parameter = getattr(exc, "parameter", None) if isinstance(exc, InvalidParameter) else None
     message = exc.message if isinstance(exc, KeybrokerError) else str(exc)
     return JSONResponse(error_body(code, message, parameter), status_code=status, headers=headers)
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """A lost or refused database connection: retryable, logged without its message."""
+    log.warning(
+        "database unavailable answering %s %s: %s",
+        request.method,
+        request.url.path,
+        type(exc).__name__,
+    )
+    return JSONResponse(
+        error_body("store_unavailable", "the database did not answer; try again"),
+        status_code=503,
+        headers={"Retry-After": "1"},
+    )
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -223,6 +240,8 @@ def create_app(settings: ServerSettings | None = None, *, prepare: bool = True) 
     app.add_exception_handler(KeybrokerError, _keybroker_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(InterfaceError, _database_unavailable)
     app.add_middleware(CatchAllMiddleware)
     app.include_router(health.router)
     for module in (auth, users, audit, connectors):

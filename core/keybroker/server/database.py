@@ -58,8 +58,10 @@ def create_engine(settings: ServerSettings) -> Engine:
         options["connect_args"] = {"timeout": 30, "check_same_thread": False}
         options["pool_size"] = settings.pool_size
     else:
-        options.update(pool_pre_ping=True, pool_size=settings.pool_size, max_overflow=10)
-        options["pool_recycle"] = 1800
+        # no pre-ping: it would add a round trip to every checkout (two per request); a
+        # connection the database dropped fails one request with 503 and leaves the pool
+        options.update(pool_pre_ping=False, pool_size=settings.pool_size, max_overflow=10)
+        options["pool_recycle"] = 300
     try:
         engine = sa_create_engine(url, **options)
     except Exception as exc:
