@@ -32,6 +32,13 @@ class SignInAccount:
     active: bool
 
 
+def _public_columns() -> list[Any]:
+    """The columns a :class:`UserInfo` shows (never the password hash)."""
+    from keybroker.server.schema import users
+
+    return [users.c[name] for name in UserInfo.model_fields]
+
+
 def _info(row: Row[Any]) -> UserInfo:
     # typed columns of our own table: constructing without re-validation keeps lists fast
     return UserInfo.model_construct(
@@ -119,7 +126,7 @@ class UserService:
         from keybroker.server.schema import users
 
         statement = (
-            select(users)
+            select(*_public_columns())
             .where(users.c.kind == AccountKind.USER)
             .order_by(users.c.name)
             .limit(limit + 1)
