@@ -9,13 +9,9 @@ from typing import Any
 import click
 
 from keybroker import __version__
-from keybroker.cli.audit import audit
-from keybroker.cli.connection import connect, disconnect, status
 from keybroker.cli.connector import connector
 from keybroker.cli.context import CliState
 from keybroker.cli.plugin import plugin
-from keybroker.cli.server import server
-from keybroker.cli.users import user
 
 ALIASES = {"service-connector": "connector"}
 
@@ -32,6 +28,16 @@ PARAMETER_FLAGS = {
     "tools": "--tool",
 }
 
+#: commands imported only when named (or listed by --help): a connector command loads none
+LAZY_COMMANDS = {
+    "connect": ("keybroker.cli.connection", "connect"),
+    "disconnect": ("keybroker.cli.connection", "disconnect"),
+    "status": ("keybroker.cli.connection", "status"),
+    "user": ("keybroker.cli.users", "user"),
+    "audit": ("keybroker.cli.audit", "audit"),
+    "server": ("keybroker.cli.server", "server"),
+}
+
 
 class ReportedError(click.ClickException):
     """A keybroker error shown as one ``Error: ...`` line with its exit code."""
@@ -44,8 +50,19 @@ class ReportedError(click.ClickException):
 class KeybrokerGroup(click.Group):
     """The root group: resolves aliases and turns errors into one line and an exit code."""
 
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        return super().get_command(ctx, ALIASES.get(cmd_name, cmd_name))
+        name = ALIASES.get(cmd_name, cmd_name)
+        if name in LAZY_COMMANDS and name not in self.commands:
+            import importlib
+
+            module, attribute = LAZY_COMMANDS[name]
+            command: click.Command = getattr(importlib.import_module(module), attribute)
+            add_debug_options(command, hidden=True)
+            self.add_command(command, name)
+        return super().get_command(ctx, name)
 
     def make_context(
         self,
@@ -183,8 +200,6 @@ def cli(ctx: click.Context) -> None:
 
 cli.add_command(connector)
 cli.add_command(plugin)
-for command in (connect, disconnect, status, user, audit, server):
-    cli.add_command(command)
 add_debug_options(cli)
 
 
