@@ -160,7 +160,7 @@ def test_an_api_key_stops_when_deactivated_and_rotation_keeps_the_old_one_a_whil
             .where(credentials.c.token_hash == context.credentials._hasher.hash(old))
             .values(expires_at=now - timedelta(seconds=1))
         )
-    with pytest.raises(NotAuthenticated, match="expired"):
+    with pytest.raises(NotAuthenticated, match="retention has ended"):
         context.credentials.authenticate(old)
     assert context.credentials.authenticate(new).name == principal.name
     _set(context, "api_keys", key_id, active=False)

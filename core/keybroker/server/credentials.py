@@ -119,6 +119,8 @@ class CredentialService:
         now = utcnow()
         expires_at, last_used = naive(row.expires_at), naive(row.last_used)
         if expires_at is not None and expires_at <= now:
+            if row.kind == CredentialKind.API_KEY:
+                raise NotAuthenticated("this API key was rotated and its retention has ended")
             raise NotAuthenticated(
                 "your session has expired; sign in again with 'keybroker connect'"
             )
