@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from keybroker.server.database import aware, naive, utcnow
+from keybroker.server.database import aware, naive, reader, utcnow
 from keybroker.server.models import AuditRecord
 
 if TYPE_CHECKING:
@@ -57,6 +57,7 @@ class AuditLog:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._reader = reader(engine)
 
     def append(
         self,
@@ -145,7 +146,7 @@ class AuditLog:
             statement = statement.where(audit_log.c.at >= naive(query.since))
         if before_id is not None:
             statement = statement.where(audit_log.c.id < before_id)
-        with self._engine.connect() as connection:
+        with self._reader.connect() as connection:
             rows = connection.execute(statement).all()
         page = [_record(row) for row in rows[:limit]]
         return page, (page[-1].id if len(rows) > limit else None)

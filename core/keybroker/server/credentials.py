@@ -14,7 +14,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from keybroker.server.database import aware, naive, utcnow
+from keybroker.server.database import aware, naive, reader, utcnow
 from keybroker.server.errors import NotAuthenticated
 from keybroker.server.principal import AccountKind, Principal
 from keybroker.server.tokens import CredentialKind, TokenHasher, looks_like_token, new_token
@@ -35,6 +35,7 @@ class CredentialService:
 
     def __init__(self, engine: Engine, hasher: TokenHasher, session_lifetime: timedelta) -> None:
         self._engine = engine
+        self._reader = reader(engine)
         self._hasher = hasher
         self._session_lifetime = session_lifetime
         self._statement: Any = None
@@ -112,7 +113,7 @@ class CredentialService:
         if not looks_like_token(token):
             raise NotAuthenticated(_REFUSED)
         hashes = self._hasher.candidates(token)
-        with self._engine.connect() as connection:
+        with self._reader.connect() as connection:
             row = connection.execute(self._lookup(), {"hashes": hashes}).first()
         if row is None or not any(hmac.compare_digest(row.token_hash, h) for h in hashes):
             raise NotAuthenticated(_REFUSED)

@@ -13,7 +13,7 @@ import math
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from keybroker.server.database import naive, utcnow
+from keybroker.server.database import naive, reader, utcnow
 from keybroker.server.errors import RateLimited
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ class SignInLimiter:
         window_seconds: int,
     ) -> None:
         self._engine = engine
+        self._reader = reader(engine)
         self._key = key
         self._limits = {"user": per_user, "address": per_address}
         self._window = timedelta(seconds=window_seconds)
@@ -75,7 +76,7 @@ class SignInLimiter:
 
     def check(self, username: str, address: str | None) -> None:
         """Raise ``RateLimited`` (with Retry-After) when either limit is reached."""
-        with self._engine.connect() as connection:
+        with self._reader.connect() as connection:
             for scope, subject in self._subjects(username, address).items():
                 wait = self._retry_after(connection, scope, subject)
                 if wait is not None:

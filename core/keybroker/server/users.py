@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from keybroker.errors import ConflictError, NotFoundError
-from keybroker.server.database import stored_time, utcnow
+from keybroker.server.database import reader, stored_time, utcnow
 from keybroker.server.errors import Forbidden, InvalidParameter
 from keybroker.server.models import NAME_PATTERN, UserInfo
 from keybroker.server.passwords import check_password_rules, hash_password
@@ -58,6 +58,7 @@ class UserService:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._reader = reader(engine)
 
     @staticmethod
     def _check_name(name: str) -> None:
@@ -73,7 +74,7 @@ class UserService:
 
         from keybroker.server.schema import users
 
-        with self._engine.connect() as connection:
+        with self._reader.connect() as connection:
             row = connection.execute(
                 select(users).where(users.c.name == name, users.c.kind == AccountKind.USER)
             ).first()
@@ -133,7 +134,7 @@ class UserService:
         )
         if after is not None:
             statement = statement.where(users.c.name > after)
-        with self._engine.connect() as connection:
+        with self._reader.connect() as connection:
             rows = connection.execute(statement).all()
         page = [_info(row) for row in rows[:limit]]
         return page, (page[-1].name if len(rows) > limit else None)
@@ -207,7 +208,7 @@ class UserService:
 
         from keybroker.server.schema import users
 
-        with self._engine.connect() as connection:
+        with self._reader.connect() as connection:
             row = connection.execute(
                 select(users.c.id, users.c.name, users.c.password_hash, users.c.active).where(
                     users.c.name == name, users.c.kind == AccountKind.USER
@@ -238,7 +239,7 @@ class UserService:
 
         from keybroker.server.schema import users
 
-        with self._engine.connect() as connection:
+        with self._reader.connect() as connection:
             if connection.execute(select(func.count()).select_from(users)).scalar():
                 return None
         generated = None
