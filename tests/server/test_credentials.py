@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from keybroker.errors import UnauthenticatedError
 from keybroker.server.context import ServerContext
 from keybroker.server.database import utcnow
-from keybroker.server.errors import NotAuthenticated
 from keybroker.server.principal import AccountKind
 from keybroker.server.settings import ServerSettings
 from keybroker.server.tokens import CredentialKind, new_token
@@ -121,7 +121,7 @@ def test_a_device_token_stops_when_the_device_is_locked(context: ServerContext) 
     assert principal.credential_kind is CredentialKind.DEVICE
     assert token.startswith("kbd_")
     _set(context, "devices", device_id, locked=True)
-    with pytest.raises(NotAuthenticated, match="this device has been locked"):
+    with pytest.raises(UnauthenticatedError, match="this device has been locked"):
         context.credentials.authenticate(token)
 
 
@@ -160,11 +160,11 @@ def test_an_api_key_stops_when_deactivated_and_rotation_keeps_the_old_one_a_whil
             .where(credentials.c.token_hash == context.credentials._hasher.hash(old))
             .values(expires_at=now - timedelta(seconds=1))
         )
-    with pytest.raises(NotAuthenticated, match="retention has ended"):
+    with pytest.raises(UnauthenticatedError, match="retention has ended"):
         context.credentials.authenticate(old)
     assert context.credentials.authenticate(new).name == principal.name
     _set(context, "api_keys", key_id, active=False)
-    with pytest.raises(NotAuthenticated, match="API key is deactivated"):
+    with pytest.raises(UnauthenticatedError, match="API key is deactivated"):
         context.credentials.authenticate(new)
 
 
@@ -184,5 +184,32 @@ def test_tokens_are_stored_only_as_keyed_hashes(context: ServerContext) -> None:
 
 def test_lookalike_and_oversized_tokens_are_refused_cheaply(context: ServerContext) -> None:
     for token in ("", "kbs_", "x" * 5000, "kbs_" + "é" * 43, "kbq_" + "a" * 43):
-        with pytest.raises(NotAuthenticated):
+        with pytest.raises(UnauthenticatedError):
             context.credentials.authenticate(token)
+
+
+def test_connector_events_are_written_with_the_caller_as_actor(context: ServerContext) -> None:
+    from keybroker.events import AuditEvent
+    from keybroker.server.audit import AuditQuery
+    from keybroker.server.signin import sign_in
+
+    principal = context.credentials.authenticate(
+        sign_in(context, "admin", PASSWORD, "127.0.0.1").token
+    )
+    sink = context.audit.sink(principal, "10.1.2.3")
+    sink(
+        AuditEvent(
+            action="issue",
+            connector_id=uuid.uuid4(),
+            connector_name="aws-prod",
+            connector_type="aws",
+            resource_type="s3-bucket",
+            resource_id="s3://reports",
+            actor="the-owner",
+        )
+    )
+    [entry], _ = context.audit.query(AuditQuery(connector="aws-prod"), 10)
+    assert entry.actor == "admin"
+    assert entry.action == "connector.issue"
+    assert entry.resource_id == "s3://reports"
+    assert entry.client_ip == "10.1.2.3"

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from keybroker.errors import (
-    AuthorizationError,
     ConflictError,
     ConnectionFailure,
     NotFoundError,
     OperationError,
+    UnauthenticatedError,
     UsageError,
 )
 from keybroker.remote.http import ServerClient
@@ -44,11 +44,12 @@ def test_errors_become_keybroker_errors(running: RunningServer, admin: ServerCli
     admin.post("/api/v1/users", {"name": "kim", "password": "kim-password-12"})
     with pytest.raises(ConflictError, match="already exists"):
         admin.post("/api/v1/users", {"name": "kim", "password": "kim-password-12"})
-    with pytest.raises(UsageError, match="limit"):
+    with pytest.raises(UsageError, match="limit") as refused:
         admin.get("/api/v1/users", {"limit": 0})
+    assert refused.value.parameter == "limit"
     with (
         ServerClient(running.url, "kbs_" + "x" * 43) as stranger,
-        pytest.raises(AuthorizationError, match="not valid"),
+        pytest.raises(UnauthenticatedError, match="not valid"),
     ):
         stranger.get("/api/v1/auth/whoami")
     assert "kbs_" not in repr(admin)

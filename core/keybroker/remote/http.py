@@ -1,12 +1,14 @@
 """A small HTTP client for the keybroker server API.
 
 ``ServerClient(url, token)`` sends JSON requests with ``Authorization: Bearer``,
-decodes JSON answers, and turns the server's error shape into keybroker's error
-classes (400/422 :class:`UsageError`, 404 :class:`NotFoundError`, 409
-:class:`ConflictError`, 401/403 :class:`AuthorizationError`, 429
-:class:`ServerRateLimited`, 5xx :class:`OperationError`), so the CLI reports them
-like local errors. TLS certificates are verified (the system's CAs, or ``ca_file``);
-no proxy variable or netrc file is consulted, so no ambient credential is sent.
+decodes JSON answers, and turns the server's error shape back into keybroker's
+error classes by its ``code`` (``not_found`` :class:`NotFoundError`,
+``not_authenticated`` :class:`UnauthenticatedError`, ``validation_error``
+:class:`UsageError`, ... with the ``parameter`` kept; 429
+:class:`ServerRateLimited`; an unexpected 5xx :class:`ServerError` with its request
+id), so the CLI reports them like local errors. TLS certificates are verified (the
+system's CAs, or ``ca_file``); no proxy variable or netrc file is consulted, so no
+ambient credential is sent.
 Plain ``http://`` is refused for anything but a loopback address unless
 ``allow_http`` is given.
 """
@@ -28,6 +30,11 @@ from keybroker.errors import (
     KeybrokerError,
     NotFoundError,
     OperationError,
+    PermissionDeniedError,
+    PluginError,
+    StaleVersionError,
+    StoreError,
+    UnauthenticatedError,
     UsageError,
 )
 
@@ -56,16 +63,29 @@ class ServerError(OperationError):
         self.request_id = request_id
 
 
+#: the server's error codes (``keybroker.server.errors``) back to keybroker's classes
+_ERRORS_BY_CODE: dict[str, type[KeybrokerError]] = {
+    "not_authenticated": UnauthenticatedError,
+    "forbidden": PermissionDeniedError,
+    "not_found": NotFoundError,
+    "stale_version": StaleVersionError,
+    "conflict": ConflictError,
+    "bad_request": UsageError,
+    "invalid_json": UsageError,
+    "validation_error": UsageError,
+    "method_not_allowed": UsageError,
+    "credentials_refused": AuthorizationError,
+    "upstream_unreachable": ConnectionFailure,
+    "plugin_failed": PluginError,
+    "store_failed": StoreError,
+    "operation_failed": OperationError,
+}
+#: for an unknown code, by status
 _ERRORS_BY_STATUS: dict[int, type[KeybrokerError]] = {
-    400: UsageError,
-    401: AuthorizationError,
-    403: AuthorizationError,
+    401: UnauthenticatedError,
+    403: PermissionDeniedError,
     404: NotFoundError,
-    405: UsageError,
     409: ConflictError,
-    413: UsageError,
-    415: UsageError,
-    422: UsageError,
 }
 
 
@@ -295,8 +315,12 @@ class ServerClient:
         if status == 429:
             retry = headers.get("retry-after", "")
             raise ServerRateLimited(message, int(retry) if retry.isdigit() else None)
-        if status >= 500:
+        if status >= 500 and str(error.get("code")) not in _ERRORS_BY_CODE:
             request_id = error.get("request_id")
             suffix = f" (request id {request_id})" if request_id else ""
             raise ServerError(f"the server failed: {message}{suffix}", status, request_id)
-        raise _ERRORS_BY_STATUS.get(status, OperationError)(message)
+        parameter = error.get("parameter")
+        cls = _ERRORS_BY_CODE.get(str(error.get("code"))) or _ERRORS_BY_STATUS.get(status)
+        if cls is None:
+            cls = UsageError if 400 <= status < 500 else OperationError
+        raise cls(message, parameter=parameter if isinstance(parameter, str) else None)

@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from keybroker import __version__
 from keybroker.errors import KeybrokerError
 from keybroker.server.context import ServerContext
-from keybroker.server.errors import InvalidParameter, RateLimited, error_body, status_for
+from keybroker.server.errors import RateLimited, code_for, error_body
 from keybroker.server.models import ErrorResponse
 from keybroker.server.settings import ServerSettings
 
@@ -118,15 +118,17 @@ class CatchAllMiddleware:
 
 
 async def _keybroker_error(request: Request, exc: Exception) -> JSONResponse:
-    status, code = status_for(exc)
+    if not isinstance(exc, KeybrokerError):  # registered for KeybrokerError only
+        raise exc
+    status = exc.http_status
     headers: dict[str, str] = {}
     if isinstance(exc, RateLimited):
         headers["Retry-After"] = str(exc.retry_after)
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
-    parameter = getattr(exc, "parameter", None) if isinstance(exc, InvalidParameter) else None
-    message = exc.message if isinstance(exc, KeybrokerError) else str(exc)
-    return JSONResponse(error_body(code, message, parameter), status_code=status, headers=headers)
+    return JSONResponse(
+        error_body(code_for(exc), exc.message, exc.parameter), status_code=status, headers=headers
+    )
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:

@@ -1,8 +1,9 @@
 """The audit log: who did what, to which connector or account, with which outcome.
 
-:class:`AuditLog` appends and queries; :meth:`AuditLog.record` is the sink the
-connector service's audit events are written to, with the calling principal (not
-the connector's owner) as the actor.
+:class:`AuditLog` appends and queries. The connector service's events come in
+through :meth:`AuditLog.sink` (one per request, an ``AuditSink`` of
+:mod:`keybroker.service.audit`) or :meth:`AuditLog.record`, with the calling
+principal (not the connector's owner) as the actor.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
     from keybroker.events import AuditEvent
     from keybroker.server.principal import Principal
+    from keybroker.service.audit import AuditSink
 
 
 class Outcome(StrEnum):
@@ -120,6 +122,18 @@ class AuditLog:
             expires_at=expires_at,
             client_ip=client_ip,
         )
+
+    def sink(self, principal: Principal, client_ip: str | None = None) -> AuditSink:
+        """An audit sink for the connector service (``keybroker.service.audit.AuditSink``)
+        serving one request: its events are written with ``principal`` as the actor.
+
+        Errors propagate: an operation whose audit entry cannot be written fails.
+        """
+
+        def write(event: AuditEvent) -> None:
+            self.record(event, principal, client_ip=client_ip)
+
+        return write
 
     def query(
         self, query: AuditQuery, limit: int, before_id: int | None = None

@@ -14,8 +14,8 @@ import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from keybroker.errors import UnauthenticatedError
 from keybroker.server.database import aware, naive, reader, utcnow
-from keybroker.server.errors import NotAuthenticated
 from keybroker.server.principal import AccountKind, Principal
 from keybroker.server.tokens import CredentialKind, TokenHasher, looks_like_token, new_token
 
@@ -105,34 +105,34 @@ class CredentialService:
         return self._statement
 
     def authenticate(self, token: str) -> Principal:
-        """The principal ``token`` stands for; ``NotAuthenticated`` for anything else."""
+        """The principal ``token`` stands for; ``UnauthenticatedError`` for anything else."""
         from sqlalchemy import update
 
         from keybroker.server.schema import credentials
 
         if not looks_like_token(token):
-            raise NotAuthenticated(_REFUSED)
+            raise UnauthenticatedError(_REFUSED)
         hashes = self._hasher.candidates(token)
         with self._reader.connect() as connection:
             row = connection.execute(self._lookup(), {"hashes": hashes}).first()
         if row is None or not any(hmac.compare_digest(row.token_hash, h) for h in hashes):
-            raise NotAuthenticated(_REFUSED)
+            raise UnauthenticatedError(_REFUSED)
         now = utcnow()
         expires_at, last_used = naive(row.expires_at), naive(row.last_used)
         if expires_at is not None and expires_at <= now:
             if row.kind == CredentialKind.API_KEY:
-                raise NotAuthenticated("this API key was rotated and its retention has ended")
-            raise NotAuthenticated(
+                raise UnauthenticatedError("this API key was rotated and its retention has ended")
+            raise UnauthenticatedError(
                 "your session has expired; sign in again with 'keybroker connect'"
             )
         if not row.active:
-            raise NotAuthenticated(f"the account '{row.name}' is deactivated; ask an admin")
+            raise UnauthenticatedError(f"the account '{row.name}' is deactivated; ask an admin")
         if row.device_locked:
-            raise NotAuthenticated(
+            raise UnauthenticatedError(
                 "this device has been locked; run 'keybroker connect' to authorize it again"
             )
         if row.key_active is not None and not row.key_active:
-            raise NotAuthenticated("this API key is deactivated")
+            raise UnauthenticatedError("this API key is deactivated")
         if last_used is None or now - last_used > LAST_USED_RESOLUTION:
             with self._engine.begin() as connection:
                 connection.execute(

@@ -9,9 +9,9 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from keybroker.errors import PermissionDeniedError, UnauthenticatedError
 from keybroker.server.audit import Outcome
 from keybroker.server.context import ServerContext
-from keybroker.server.errors import Forbidden, NotAuthenticated
 from keybroker.server.principal import Principal
 
 bearer = HTTPBearer(
@@ -41,7 +41,7 @@ def authenticated(
 ) -> Principal:
     """The principal of the request's ``Authorization: Bearer`` token (checked in the database)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise NotAuthenticated(
+        raise UnauthenticatedError(
             "this needs a bearer token (Authorization: Bearer ...); "
             "sign in with 'keybroker connect'"
         )
@@ -71,7 +71,7 @@ def require_admin(
                 target=f"user:{name}" if name else None,
                 client_ip=request.client.host if request.client else None,
             )
-            raise Forbidden(f"only an admin may {purpose}")
+            raise PermissionDeniedError(f"only an admin may {purpose}")
         return principal
 
     return admin

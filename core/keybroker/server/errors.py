@@ -1,4 +1,4 @@
-"""Errors the HTTP layer answers, their status codes, and the one JSON error shape.
+"""How the HTTP layer answers errors: one JSON shape, codes beside keybroker's statuses.
 
 Every failure, including validation errors, unknown routes and wrong methods,
 answers::
@@ -6,8 +6,10 @@ answers::
     {"error": {"code": "not_found", "message": "...", "parameter": "name" | null,
                "request_id": "..." | null}}
 
-``code`` is stable and machine-readable, ``message`` is for a person, ``parameter``
-names the request field at fault when there is one.
+The status is the error class's :attr:`~keybroker.errors.KeybrokerError.http_status`
+(the one table in :mod:`keybroker.errors`); ``code`` is a stable machine-readable
+name for it, ``message`` is for a person, ``parameter`` names the request field at
+fault when there is one.
 """
 
 from __future__ import annotations
@@ -19,59 +21,46 @@ from keybroker.errors import (
     KeybrokerError,
     NotFoundError,
     OperationError,
+    PermissionDeniedError,
     PluginError,
+    StaleVersionError,
     StoreError,
+    UnauthenticatedError,
     UsageError,
 )
 
 
-class NotAuthenticated(KeybrokerError):
-    """No credential, or one the server does not accept (HTTP 401)."""
-
-
-class Forbidden(AuthorizationError):
-    """The caller is known but may not do this (HTTP 403)."""
-
-
 class RateLimited(OperationError):
     """Too many attempts; try again after ``retry_after`` seconds (HTTP 429)."""
+
+    http_status = 429
 
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
 
 
-class InvalidParameter(UsageError):
-    """A request value is wrong; ``parameter`` names it (HTTP 400)."""
-
-    def __init__(self, message: str, parameter: str | None = None) -> None:
-        super().__init__(message)
-        self.parameter = parameter
-
-
-#: error class -> (HTTP status, code); the most specific class listed first wins
-STATUS_BY_ERROR: list[tuple[type[Exception], int, str]] = [
-    (NotAuthenticated, 401, "not_authenticated"),
-    (Forbidden, 403, "forbidden"),
-    (RateLimited, 429, "rate_limited"),
-    (NotFoundError, 404, "not_found"),
-    (ConflictError, 409, "conflict"),
-    (UsageError, 400, "bad_request"),
-    (AuthorizationError, 403, "forbidden"),
-    (ConnectionFailure, 502, "upstream_unreachable"),
-    (PluginError, 502, "plugin_failed"),
-    (StoreError, 503, "store_unavailable"),
-    (OperationError, 422, "operation_failed"),
-    (KeybrokerError, 400, "bad_request"),
+#: error class -> stable error code; the most specific class listed first wins
+CODES: list[tuple[type[KeybrokerError], str]] = [
+    (RateLimited, "rate_limited"),
+    (UnauthenticatedError, "not_authenticated"),
+    (PermissionDeniedError, "forbidden"),
+    (NotFoundError, "not_found"),
+    (StaleVersionError, "stale_version"),
+    (ConflictError, "conflict"),
+    (UsageError, "bad_request"),
+    (AuthorizationError, "credentials_refused"),
+    (ConnectionFailure, "upstream_unreachable"),
+    (PluginError, "plugin_failed"),
+    (StoreError, "store_failed"),
+    (OperationError, "operation_failed"),
+    (KeybrokerError, "error"),
 ]
 
 
-def status_for(exc: Exception) -> tuple[int, str]:
-    """The HTTP status and error code of ``exc`` (500 ``internal_error`` if unknown)."""
-    for cls, status, code in STATUS_BY_ERROR:
-        if isinstance(exc, cls):
-            return status, code
-    return 500, "internal_error"
+def code_for(exc: KeybrokerError) -> str:
+    """The stable error code of ``exc``."""
+    return next(code for cls, code in CODES if isinstance(exc, cls))
 
 
 def error_body(

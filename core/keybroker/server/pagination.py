@@ -14,7 +14,7 @@ import binascii
 import json
 from typing import TYPE_CHECKING, Any
 
-from keybroker.server.errors import InvalidParameter
+from keybroker.errors import UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -43,9 +43,9 @@ def decode_cursor(cursor: str | None, key: str, kind: type) -> Any:
     except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError):
         value = None
     if not isinstance(value, kind) or isinstance(value, bool):
-        raise InvalidParameter(
+        raise UsageError(
             "cursor is not valid here; pass the next_cursor of the previous page unchanged",
-            "cursor",
+            parameter="cursor",
         )
     return value
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from keybroker.server.errors import InvalidParameter
+from keybroker.errors import UsageError
 
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
@@ -45,12 +45,14 @@ def _get_hasher() -> PasswordHasher:
 def check_password_rules(password: str, parameter: str = "password") -> None:
     """Refuse a password that is too short or too long, naming ``parameter``."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidParameter(
-            f"{parameter} must be at least {MIN_PASSWORD_LENGTH} characters long", parameter
+        raise UsageError(
+            f"{parameter} must be at least {MIN_PASSWORD_LENGTH} characters long",
+            parameter=parameter,
         )
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise InvalidParameter(
-            f"{parameter} must be at most {MAX_PASSWORD_LENGTH} characters long", parameter
+        raise UsageError(
+            f"{parameter} must be at most {MAX_PASSWORD_LENGTH} characters long",
+            parameter=parameter,
         )
 
 

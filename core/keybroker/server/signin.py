@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from keybroker.errors import UnauthenticatedError, UsageError
 from keybroker.server.audit import Outcome
-from keybroker.server.errors import InvalidParameter, NotAuthenticated
 from keybroker.server.models import Identity, SessionIssued
 from keybroker.server.passwords import hash_password, needs_rehash, verify_password
 from keybroker.server.principal import Principal
@@ -50,7 +50,7 @@ def sign_in(
             client_ip=client_ip,
             detail="wrong password" if account else "unknown user name",
         )
-        raise NotAuthenticated(WRONG_CREDENTIALS)
+        raise UnauthenticatedError(WRONG_CREDENTIALS)
     if not account.active:
         context.audit.append(
             "auth.sign_in",
@@ -60,7 +60,7 @@ def sign_in(
             client_ip=client_ip,
             detail="account deactivated",
         )
-        raise NotAuthenticated(f"the account '{account.name}' is deactivated; ask an admin")
+        raise UnauthenticatedError(f"the account '{account.name}' is deactivated; ask an admin")
     if account.password_hash and needs_rehash(account.password_hash):
         context.users.set_password_hash(account.id, hash_password(password))
     context.limiter.forget_user(username)
@@ -75,8 +75,9 @@ def sign_in(
 def sign_out(context: ServerContext, principal: Principal, client_ip: str | None) -> None:
     """Revoke the session or device token the request came with."""
     if principal.credential_kind is CredentialKind.API_KEY:
-        raise InvalidParameter(
-            "an API key is not signed out; deactivate or rotate it instead", "authorization"
+        raise UsageError(
+            "an API key is not signed out; deactivate or rotate it instead",
+            parameter="authorization",
         )
     context.credentials.revoke(principal.credential_id)
     context.audit.append("auth.sign_out", principal=principal, client_ip=client_ip)

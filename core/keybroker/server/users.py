@@ -8,9 +8,8 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from keybroker.errors import ConflictError, NotFoundError
+from keybroker.errors import ConflictError, NotFoundError, PermissionDeniedError, UsageError
 from keybroker.server.database import reader, stored_time, utcnow
-from keybroker.server.errors import Forbidden, InvalidParameter
 from keybroker.server.models import NAME_PATTERN, UserInfo
 from keybroker.server.passwords import check_password_rules, hash_password
 from keybroker.server.principal import AccountKind, Principal
@@ -63,10 +62,10 @@ class UserService:
     @staticmethod
     def _check_name(name: str) -> None:
         if not _NAME.match(name):
-            raise InvalidParameter(
+            raise UsageError(
                 f"'{name[:64]}' is not a valid user name: use 1 to 64 letters, digits, "
                 "'.', '_', '@' or '-', starting with a letter or digit",
-                "name",
+                parameter="name",
             )
 
     def _row(self, name: str) -> Row[Any]:
@@ -159,7 +158,7 @@ class UserService:
 
         row = self._row(name)
         if row.id == acting.user_id and (is_admin is False or active is False):
-            raise Forbidden(
+            raise PermissionDeniedError(
                 "you cannot deactivate yourself or drop your own admin flag; ask another admin"
             )
         values: dict[str, Any] = {}
@@ -173,9 +172,7 @@ class UserService:
         if description is not None:
             values["description"] = description
         if not values:
-            raise InvalidParameter(
-                "nothing to change: give password, is_admin, active or description"
-            )
+            raise UsageError("nothing to change: give password, is_admin, active or description")
         values["updated"] = utcnow()
         with self._engine.begin() as connection:
             result = connection.execute(update(users).where(users.c.id == row.id).values(**values))
@@ -197,7 +194,7 @@ class UserService:
 
         row = self._row(name)
         if row.id == acting.user_id:
-            raise Forbidden("you cannot delete yourself; ask another admin")
+            raise PermissionDeniedError("you cannot delete yourself; ask another admin")
         with self._engine.begin() as connection:
             connection.execute(delete(users).where(users.c.id == row.id))
         return _info(row)

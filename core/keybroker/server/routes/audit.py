@@ -7,9 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
+from keybroker.errors import PermissionDeniedError, UsageError
 from keybroker.server.audit import AuditQuery
 from keybroker.server.dependencies import Context, CurrentPrincipal
-from keybroker.server.errors import Forbidden, InvalidParameter
 from keybroker.server.models import AuditRecord, Page
 from keybroker.server.pagination import (
     CURSOR_PATTERN,
@@ -29,9 +29,9 @@ def _parse_time(value: str | None) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise InvalidParameter(
+        raise UsageError(
             f"since must be an ISO 8601 time like 2026-01-31T12:00:00Z, not '{value[:64]}'",
-            "since",
+            parameter="since",
         ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
@@ -57,7 +57,7 @@ def list_audit(
     since_time = _parse_time(since)
     if not principal.is_admin:
         if user not in (None, principal.name):
-            raise Forbidden("only an admin may see other users' audit entries")
+            raise PermissionDeniedError("only an admin may see other users' audit entries")
         user = principal.name
     query = AuditQuery(actor=user, connector=connector, action=action, since=since_time)
     items, last = context.audit.query(query, limit, before)
