@@ -177,6 +177,46 @@ def test_tls_server_and_ca_file(tmp_path: Path) -> None:
         running.stop()
 
 
+def test_https_goes_through_the_proxy_as_a_tunnel_the_proxy_cannot_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from keybroker.remote.http import ServerClient
+    from peers.connect_proxy import clear_proxy_environment, recording_proxy
+
+    certificate = issue_server_certificate(tmp_path)
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_text(certificate.ca_pem)
+    running = start_server(
+        tmp_path,
+        args=("--tls-cert", str(certificate.cert_file), "--tls-key", str(certificate.key_file)),
+    )
+    clear_proxy_environment(monkeypatch)
+    try:
+        _wait_tls(running, ca_file)
+        token = None
+        with recording_proxy() as proxy:
+            host, port = proxy.url.split("//")[1].split(":")
+            monkeypatch.setenv("HTTPS_PROXY", f"http://netuser:netpass@{host}:{port}")
+            with ServerClient(running.url, ca_file=str(ca_file)) as client:
+                answer = client.post(
+                    "/api/v1/auth/sign-in", {"username": "admin", "password": ADMIN_PASSWORD}
+                )
+                token = answer["token"]
+            with ServerClient(running.url, token, ca_file=str(ca_file)) as client:
+                assert client.get("/api/v1/auth/whoami")["name"] == "admin"
+            port_of_server = running.url.rsplit(":", 1)[1]
+            assert proxy.tunnels == [f"127.0.0.1:{port_of_server}"] * 2
+            assert all(a and a.startswith("Basic ") for a in proxy.proxy_authorizations)
+            assert proxy.plain_requests == []
+            monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+            with ServerClient(running.url, token, ca_file=str(ca_file)) as client:
+                client.get("/api/v1/auth/whoami")
+            assert len(proxy.tunnels) == 2
+        assert "netpass" not in running.log_text()
+    finally:
+        running.stop()
+
+
 def _wait_tls(running: RunningServer, ca_file: Path) -> None:
     import ssl
     import time

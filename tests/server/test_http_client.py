@@ -63,7 +63,7 @@ def test_pages_follow_the_cursor(admin: ServerClient) -> None:
     assert len(list(admin.pages("/api/v1/users", {"limit": 2}, limit=3))) == 3
 
 
-def test_proxy_variables_are_not_used(
+def test_plain_http_never_goes_through_a_proxy(
     running: RunningServer, admin: ServerClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dead = f"http://127.0.0.1:{free_port()}"

@@ -7,8 +7,9 @@ error classes by its ``code`` (``not_found`` :class:`NotFoundError`,
 :class:`UsageError`, ... with the ``parameter`` kept; 429
 :class:`ServerRateLimited`; an unexpected 5xx :class:`ServerError` with its request
 id), so the CLI reports them like local errors. TLS certificates are verified (the
-system's CAs, or ``ca_file``); no proxy variable or netrc file is consulted, so no
-ambient credential is sent.
+system's CAs, or ``ca_file``). No netrc file or cookie is read; proxies follow the
+project's one rule (:mod:`keybroker.proxies`): https goes through ``HTTPS_PROXY`` as a
+CONNECT tunnel (the proxy never sees the token), plain http never uses a proxy.
 Plain ``http://`` is refused for anything but a loopback address unless
 ``allow_http`` is given.
 """
@@ -227,16 +228,37 @@ class ServerClient:
     # -- transport ------------------------------------------------------------
 
     def _connect(self) -> http.client.HTTPConnection:
+        """A connection to the server, through ``HTTPS_PROXY`` when the proxy rule says so.
+
+        The rule of :mod:`keybroker.proxies`: https only, as a CONNECT tunnel, so the
+        proxy sees the host name and never the token; plain http never uses a proxy.
+        """
         import http.client
 
-        if self._https:
-            import ssl
+        if not self._https:
+            return http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
+        import ssl
 
-            context = ssl.create_default_context(cafile=self._ca_file)
+        from keybroker.proxies import proxy_for, split_proxy
+
+        context = ssl.create_default_context(cafile=self._ca_file)
+        proxy = proxy_for(self.url)
+        if proxy is None:
             return http.client.HTTPSConnection(
                 self._host, self._port, timeout=self._timeout, context=context
             )
-        return http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
+        bare, headers = split_proxy(proxy if "://" in proxy else f"http://{proxy}")
+        parts = urlsplit(bare)
+        if parts.scheme != "http" or not parts.hostname:
+            raise UsageError(
+                "HTTPS_PROXY must be an http:// proxy URL (host and port) for the "
+                "keybroker server connection"
+            )
+        connection = http.client.HTTPSConnection(
+            parts.hostname, parts.port or 80, timeout=self._timeout, context=context
+        )
+        connection.set_tunnel(self._host, self._port or 443, headers=headers)
+        return connection
 
     def _send(
         self, method: str, target: str, payload: bytes | None, headers: dict[str, str]
