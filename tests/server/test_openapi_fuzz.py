@@ -56,7 +56,7 @@ def _fuzz(server: RunningServer) -> None:
             capture_output=True,
             text=True,
             timeout=540,
-            cwd=server.data_dir,  # schemathesis keeps a cache in its working directory
+            cwd=server.log.parent,  # schemathesis keeps a cache in its working directory
             env={**os.environ, "SCHEMATHESIS_HOOKS": ""},
         )
         summary = result.stdout[-6000:]
