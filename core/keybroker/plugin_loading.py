@@ -139,6 +139,13 @@ def import_entry_point(entry_point: EntryPoint) -> tuple[Any, set[str]]:
 
 
 def import_failure(value: str, exc: BaseException) -> str:
+    """Why importing the entry point ``value`` failed, in one line for ``plugin list``."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        from keybroker.validation_errors import describe
+
+        return f"cannot import {value}: {describe(exc)}"
     message = f"cannot import {value}: {type(exc).__name__}: {exc}"
     if isinstance(exc, ImportError) and (exc.name or "").startswith("keybroker"):
         message += (

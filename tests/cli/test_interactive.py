@@ -90,7 +90,10 @@ def test_a_temporary_credentials_method_asks_for_their_lifetime() -> None:
         t.type("")
         t.expect("Lifetime of issued credentials in seconds (900 to 129600; Enter for 43200): ")
         t.type("60")
-        t.expect("Error: 60 is outside 900 to 129600 seconds")
+        t.expect(
+            "Error: expiration of 60 s is outside the range of auth method 'session-token': "
+            "900 to 129600 s"
+        )
         t.type("1800")
         t.expect("Description (optional, Enter to skip): ")
         t.type("")
@@ -127,3 +130,38 @@ def test_answers_from_a_pipe_work_too(web: BasicAuthService) -> None:
     stored = run_json("connector", "describe", "asked")
     assert stored["resource_id"] == "/metrics"
     assert stored["configuration"]["url"] == web.url
+
+
+def test_a_bad_name_is_refused_before_any_question() -> None:
+    result = run("connector", "register", "bad name", "-i", input="httpbasic\n")
+    assert result.exit_code == 2
+    assert result.output.startswith("Error: invalid connector name 'bad name'")
+    assert "Connector type" not in result.output
+
+
+def test_description_and_labels_are_checked_as_typed_not_after_every_secret(
+    web: BasicAuthService,
+) -> None:
+    args = ["connector", "register", "checked", "-i", "-t", "httpbasic", f"url={web.url}"]
+    with Terminal([*args, f"username={web.username}"]) as t:
+        t.expect("password (required, hidden): ")
+        t.type(web.password)
+        t.expect("Resource type (http-server, http-endpoint;")
+        t.type("")
+        t.expect("Description (optional, Enter to skip): ")
+        t.type("\x1b[31mred")
+        t.expect("Error: the description contains a control character")
+        t.expect("Description (optional, Enter to skip): ")
+        t.type("reports service")
+        t.expect("Label as key=value (optional, Enter when done): ")
+        t.type("team=" + "x" * 300)
+        t.expect("Error: the value of label 'team' is longer than 256 characters")
+        t.expect("Label as key=value (optional, Enter when done): ")
+        t.type("team=data")
+        t.expect("Label as key=value (optional, Enter when done): ")
+        t.type("")
+        t.expect("verified and registered")
+        assert t.finish() == 0, t.text
+    stored = run_json("connector", "describe", "checked")
+    assert stored["description"] == "reports service"
+    assert stored["labels"] == {"team": "data"}

@@ -94,6 +94,17 @@ def test_plugin_errors_keep_their_class_and_lose_their_secrets(service: Connecto
     assert connector.secret_names == ["key"]
 
 
+def test_a_pydantic_error_from_a_plugin_is_one_line_without_jargon_or_input(
+    service: ConnectorService,
+) -> None:
+    with pytest.raises(OperationError) as caught:
+        register(service, "modelled", attributes={"key": "model-s3cr3t-value"})
+    message = str(caught.value)
+    assert message == "invalid Answer: token: the token was refused"
+    assert "Value error" not in message and "pydantic" not in message
+    assert "s3cr3t" not in message and "\n" not in message
+
+
 def test_list_resources_reports_broken_and_slow_connectors_without_waiting_for_them(
     service: ConnectorService,
 ) -> None:

@@ -3,11 +3,12 @@
 A dist-info with entry points goes on ``sys.path``; the fake cloud's behaviour
 is driven by its attributes, so each test states what the "cloud" does:
 ``buckets`` it reaches, a ``delay`` before answering, a ``fail`` message,
-``answer`` (``none``: its verify returns None; ``wrong``: it confirms another
-resource) and ``derive`` (``junk``/``wrong-type``: a derive_client that
-answers nonsense). Its canonical ids answer None for ``null-id``; its
-``key`` validator echoes a secret holding '!'. ``fakenoverify`` misspells
-its verify hook.
+a ``key`` starting with ``model-`` (its verify lets a pydantic
+``ValidationError`` about the key escape), ``answer`` (``none``: its verify
+returns None; ``wrong``: it confirms another resource) and ``derive``
+(``junk``/``wrong-type``: a derive_client that answers nonsense). Its
+canonical ids answer None for ``null-id``; its ``key`` validator echoes a
+secret holding '!'. ``fakenoverify`` misspells its verify hook.
 """
 
 from __future__ import annotations
@@ -84,11 +85,20 @@ DECLARATION = textwrap.dedent(
 IMPLEMENTATION = textwrap.dedent(
     """
     import time
+    from pydantic import BaseModel, field_validator
     from keybroker.connector import Connector
     from keybroker.errors import AuthorizationError, UsageError
     from keybroker.hookspecs import hookimpl
 
     CALLS = []
+
+    class Answer(BaseModel):
+        token: str
+
+        @field_validator("token")
+        @classmethod
+        def _token(cls, value):
+            raise ValueError("the token was refused")
 
     @hookimpl
     def canonical_resource_id(resource_type, resource_id):
@@ -113,6 +123,8 @@ IMPLEMENTATION = textwrap.dedent(
             raise AuthorizationError(config.fail)
         if config.key.get_secret_value() == "explode":
             raise RuntimeError("key explode rejected by " + config.account)
+        if config.key.get_secret_value().startswith("model-"):
+            Answer(token=config.key.get_secret_value())  # pydantic's ValidationError escapes
         if config.answer == "none":
             return None
         if config.answer == "wrong":

@@ -164,7 +164,9 @@ def register(
     options = parse_labels(auto_options) if auto_options else {}
     if interactive:
         from keybroker.cli.prompts import ask_registration
+        from keybroker.service.validation import validate_name
 
+        validate_name(name)  # before any question: no typing in vain
         if service.store.name_exists(name):
             raise ConflictError(
                 f"a connector named '{name}' already exists; choose another name",
@@ -180,7 +182,8 @@ def register(
         verify=not no_verify,
         **values,
     )
-    with spinner(f"Verifying and registering connector '{name}'..."):
+    doing = "Registering" if no_verify else "Verifying and registering"
+    with spinner(f"{doing} connector '{name}'..."):
         result = service.register(request)
     verified = (
         "verified and registered" if result.verification else "registered without verification"
@@ -357,7 +360,8 @@ def update(
         expiration_seconds=expiration_seconds,
         verify=not no_verify,
     )
-    with spinner(f"Verifying and updating connector '{name_or_id}'..."):
+    doing = "Updating" if no_verify else "Verifying and updating"
+    with spinner(f"{doing} connector '{name_or_id}'..."):
         result = service.update(name_or_id, request)
     _print_stored(service, result, output, "updated")
 

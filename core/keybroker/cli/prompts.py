@@ -96,6 +96,8 @@ def attribute_problems(
     """
     from pydantic import ValidationError
 
+    from keybroker.validation_errors import problem
+
     try:
         schema.model_validate({**known, name: value})
     except ValidationError as exc:
@@ -103,8 +105,7 @@ def attribute_problems(
         for error in exc.errors():
             location = error.get("loc", ())
             if location and location[0] == name:
-                message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
-                problems.append(message)
+                problems.append(problem(error))
         return problems
     return []
 
@@ -210,25 +211,25 @@ def ask_scope(
 
 def ask_expiration(method: AuthMethod) -> int | None:
     """The lifetime of issued credentials, for an auth method that issues temporary ones."""
+    from keybroker.service.validation import MAX_EXPIRATION_SECONDS, validate_expiration
+
     if not method.issues_temporary_credentials:
         return None
-    low, high = method.min_expiration_seconds, method.max_expiration_seconds
+    low = method.min_expiration_seconds or 1
+    high = min(method.max_expiration_seconds or MAX_EXPIRATION_SECONDS, MAX_EXPIRATION_SECONDS)
 
     def check(answer: str) -> int:
         try:
-            seconds = int(answer)
+            seconds = int(answer.strip())
         except ValueError:
             raise Retry(f"'{answer}' is not a whole number of seconds") from None
-        if (
-            (low is not None and seconds < low)
-            or (high is not None and seconds > high)
-            or (seconds < 1)
-        ):
-            raise Retry(f"{seconds} is outside {low or 1} to {high or 'unlimited'} seconds")
-        return seconds
+        if seconds < 1:
+            raise Retry(f"{seconds} is outside {low} to {high} seconds")
+        validated = validate_expiration(method, seconds)  # the service's own range check
+        return seconds if validated is None else validated
 
     default = method.default_expiration_seconds
-    bounds = f"{low or 1} to {high or 'unlimited'}"
+    bounds = f"{low} to {high}"
     return ask(
         f"Lifetime of issued credentials in seconds ({bounds}; Enter for "
         f"{default if default else 'the default'})",
@@ -237,15 +238,27 @@ def ask_expiration(method: AuthMethod) -> int | None:
     )
 
 
+def _label(answer: str) -> dict[str, str]:
+    """One ``key=value`` answer, checked as the service will check it."""
+    from keybroker.service.validation import validate_labels
+
+    label = parse_labels((answer,))
+    validate_labels(dict(label))
+    return label
+
+
+def _description(answer: str) -> str:
+    from keybroker.service.validation import validate_description
+
+    validate_description(answer)
+    return answer
+
+
 def ask_labels() -> dict[str, str]:
     """Labels, one ``key=value`` per answer, until an empty answer."""
     labels: dict[str, str] = {}
     while True:
-        label = ask(
-            "Label as key=value (optional, Enter when done)",
-            lambda answer: parse_labels((answer,)),
-            required=False,
-        )
+        label = ask("Label as key=value (optional, Enter when done)", _label, required=False)
         if not label:
             return labels
         labels.update(label)
@@ -277,7 +290,9 @@ def ask_registration(service: ConnectorService, values: dict[str, Any]) -> dict[
         expiration = ask_expiration(method)
     description = values["description"]
     if not description:
-        description = ask("Description (optional, Enter to skip)", str, required=False) or ""
+        description = (
+            ask("Description (optional, Enter to skip)", _description, required=False) or ""
+        )
     labels = values["labels"] or ask_labels()
     return {
         **values,

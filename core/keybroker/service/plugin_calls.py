@@ -72,7 +72,7 @@ class PluginCalls:
                 trace = "".join(traceback.format_exception(exc))
                 name = connector.name if connector else "?"
                 log.debug("plugin call failed for %s:\n%s", name, redaction.scrub(trace, values))
-            message = redaction.scrub(str(exc) or type(exc).__name__, values)
+            message = redaction.scrub(_exception_text(exc), values)
             raise OperationError(message) from None
 
     def timed(self, connector: Connector, call: Callable[[], T]) -> T:
@@ -86,6 +86,17 @@ class PluginCalls:
         if outcome.error is not None:
             raise outcome.error
         return outcome.value  # type: ignore[return-value]
+
+
+def _exception_text(exc: Exception) -> str:
+    """What a plugin's exception says, on one line (a pydantic error without its jargon)."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        from keybroker.validation_errors import describe
+
+        return describe(exc)
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def plugin_result_error(

@@ -25,15 +25,16 @@ from keybroker.connector import Connector, utcnow
 from keybroker.errors import UsageError
 from keybroker.service.scope import ScopeRules
 from keybroker.types import AuthConfig, AuthMethod, ConnectorType
+from keybroker.validation_errors import location, problem
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 MAX_LABEL_KEY = 128
 MAX_LABEL_VALUE = 256
 MAX_DESCRIPTION = 4096
+#: the longest lifetime a store keeps (a signed 32-bit column): about 68 years
+MAX_EXPIRATION_SECONDS = 2**31 - 1
 #: bidirectional-text controls reorder what a terminal shows (Trojan-source spoofing)
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
-#: prefixes pydantic puts before the message of an error raised in a validator
-_PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
 
 
 def validate_name(name: str, parameter: str = "name") -> None:
@@ -88,18 +89,15 @@ def describe_validation_error(
     """
     missing: list[str] = []
     problems: list[str] = []
-    for err in exc.errors():
-        name = ".".join(str(p) for p in err.get("loc", ())) or "?"
+    for err in exc.errors(include_url=False, include_input=False):
+        name = location(err) or "?"
         kind = err.get("type", "")
         if kind == "missing":
             missing.append(f"'{name}'")
         elif kind == "extra_forbidden":
             problems.append(f"unknown attribute '{name}'")
         else:
-            message = str(err.get("msg", "invalid"))
-            for prefix in _PYDANTIC_PREFIXES:
-                message = message.removeprefix(prefix)
-            problems.append(f"attribute '{name}': {message}")
+            problems.append(f"attribute '{name}': {problem(err)}")
     if missing:
         noun = "attribute" if len(missing) == 1 else "attributes"
         problems.insert(0, f"missing required {noun} {', '.join(missing)}")
@@ -150,13 +148,13 @@ def validate_expiration(method: AuthMethod, expiration_seconds: int | None) -> i
     if expiration_seconds is None:
         return method.default_expiration_seconds
     low, high = method.min_expiration_seconds, method.max_expiration_seconds
-    if (low is not None and expiration_seconds < low) or (
-        high is not None and expiration_seconds > high
-    ):
+    if high is None or high > MAX_EXPIRATION_SECONDS:
+        high = MAX_EXPIRATION_SECONDS
+    if (low is not None and expiration_seconds < low) or expiration_seconds > high:
         raise UsageError(
             f"expiration of {expiration_seconds} s is outside the range of auth method "
             f"'{method.auth_method}': {low if low is not None else 0} to "
-            f"{high if high is not None else 'unlimited'} s",
+            f"{high} s",
             parameter="expiration_seconds",
         )
     return expiration_seconds
