@@ -49,7 +49,14 @@ class ConflictError(UsageError):
 
 
 class StaleVersionError(ConflictError):
-    """A connector changed between being read and being written back (optimistic check)."""
+    """A connector changed between being read and being written back (optimistic check).
+
+    Nothing was wrong with the request: running it again succeeds. So unlike
+    other conflicts it exits 1 (a failed operation, worth retrying), not 2
+    (a request to fix); its HTTP status stays 409.
+    """
+
+    exit_code = 1
 
 
 class UnauthenticatedError(KeybrokerError):

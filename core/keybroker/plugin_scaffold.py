@@ -98,7 +98,10 @@ def create_plugin(names: PluginNames, directory: Path) -> list[Path]:
     the end, so a failure leaves nothing behind. Returns the files written.
     """
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
-        raise UsageError(f"{directory} already exists and is not empty; choose another --directory")
+        raise UsageError(
+            f"{directory} already exists and is not empty; choose another directory",
+            parameter="directory",
+        )
     parent = directory.resolve().parent
     if not parent.is_dir():
         raise UsageError(f"{parent} does not exist; create it first")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
-from keybroker.errors import ERROR_CLASSES, UsageError
+from keybroker.errors import ERROR_CLASSES, StaleVersionError, UsageError
 
 DOC = Path(__file__).parents[2] / "docs" / "reference" / "errors.md"
 
@@ -23,6 +25,46 @@ def test_the_documented_table_is_the_one_the_code_uses() -> None:
 def test_wrong_input_is_never_a_server_error() -> None:
     for error in ERROR_CLASSES:
         if issubclass(error, UsageError):
-            assert error.exit_code == 2 and 400 <= error.http_status < 500, error
+            assert 400 <= error.http_status < 500, error
+            # exit 2 says "fix the command"; a lost race is fixed by running it again
+            assert error.exit_code == (1 if error is StaleVersionError else 2), error
         else:
             assert error.exit_code == 1, error
+
+
+FLAG = re.compile(r"(?<![\w'\"/-])--?[a-z][a-z-]*(?:[= )]|$)")
+ROOT = Path(__file__).parents[2]
+
+
+def raised_texts(path: Path) -> Iterator[tuple[int, str]]:
+    """(line, the string constants of the raised call) of every ``raise X(...)`` in ``path``."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+            parts = [
+                n.value
+                for n in ast.walk(node.exc)
+                if isinstance(n, ast.Constant) and isinstance(n.value, str)
+            ]
+            yield node.lineno, "".join(parts)
+
+
+def test_errors_outside_the_cli_name_parameters_never_command_line_flags() -> None:
+    """Plugins and the core say which parameter is wrong (``parameter=``); the CLI adds its flag.
+
+    A flag in the message would be wrong for the HTTP API and the Python API,
+    and doubled by the CLI's own prefix.
+    """
+    sources = [
+        *(ROOT / "core" / "keybroker").rglob("*.py"),
+        *(ROOT / "plugins").glob("*/src/**/*.py"),
+        *(ROOT / "examples").glob("*/src/**/*.py"),
+    ]
+    found = [
+        f"{path.relative_to(ROOT)}:{line}: {text!r}"
+        for path in sources
+        if "cli" not in path.relative_to(ROOT).parts
+        for line, text in raised_texts(path)
+        if FLAG.search(text)
+    ]
+    assert len(sources) > 50
+    assert found == []

@@ -197,6 +197,11 @@ def test_auto_configure_from_docker_config(registry: Registry) -> None:
     )
     ambiguous = run("connector", "register", "auto", "-t", "docker", "--auto-configure")
     assert ambiguous.exit_code == 2 and "ghcr.io" in ambiguous.output
+    # the plugin names the parameter; the CLI words it as its option, once
+    assert ambiguous.output.startswith(
+        "Error: --auto-configure-option: choose a registry with the auto-configure option "
+        "registry=HOST"
+    )
     result = run(
         "connector",
         "register",

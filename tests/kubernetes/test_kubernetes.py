@@ -276,6 +276,7 @@ def test_auto_configure_from_kubeconfig(kube: FakeKubeApi, tmp_path: Path) -> No
         "context=staging",
     )
     assert unknown.exit_code == 2
+    assert unknown.output.startswith("Error: --auto-configure-option: unknown kubeconfig context")
     assert (
         "unknown kubeconfig context 'staging'" in unknown.output
         and "dev, prod, sso" in unknown.output

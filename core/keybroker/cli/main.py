@@ -25,6 +25,8 @@ PARAMETER_FLAGS = {
     "labels": "-l/--label",
     "description": "-d/--description",
     "auto_configure": "--auto-configure",
+    "auto_configure_options": "--auto-configure-option",
+    "directory": "-d/--directory",
     "tools": "--tool",
 }
 

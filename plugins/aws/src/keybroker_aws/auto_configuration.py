@@ -26,7 +26,8 @@ def discover(auth_method: str | None, options: dict[str, str]) -> AutoConfigurat
     if not region:
         raise UsageError(
             "no AWS region configured: set AWS_DEFAULT_REGION or the profile's region, or "
-            "give --auto-configure-option region=REGION"
+            "give the auto-configure option region=REGION",
+            parameter="auto_configure_options",
         )
     attributes: dict[str, Any] = {"region": region}
     endpoint = os.environ.get("AWS_ENDPOINT_URL")
@@ -55,7 +56,10 @@ def discover(auth_method: str | None, options: dict[str, str]) -> AutoConfigurat
     if chosen == "iam-role":
         role = options.get("role_arn")
         if not role:
-            raise UsageError("auth method 'iam-role' needs --auto-configure-option role_arn=ARN")
+            raise UsageError(
+                "auth method 'iam-role' needs the auto-configure option role_arn=ARN",
+                parameter="auto_configure_options",
+            )
         attributes["role_arn"] = role
     if chosen == "sts-token":
         raise UsageError("the local AWS credentials are long-lived keys, not an STS token")

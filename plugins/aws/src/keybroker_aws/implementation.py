@@ -88,7 +88,10 @@ def verify(
         return []
     found = resources.reachable(session, config, resource_type, resource_id)
     if resource_type == ECR and resource_id is not None and found != [resource_id]:
-        raise UsageError(f"the credentials reach ECR registry {found[0]}, not '{resource_id}'")
+        raise UsageError(
+            f"the credentials reach ECR registry {found[0]}, not '{resource_id}'",
+            parameter="resource_id",
+        )
     return found
 
 
@@ -188,7 +191,10 @@ def derive_client(
     check_known_region(config)
     if resource_type == EKS:
         if resource_id is None:
-            raise UsageError("choose an EKS cluster with --resource-id")
+            raise UsageError(
+                "a client for EKS serves one cluster: name it (its name or ARN)",
+                parameter="resource_id",
+            )
         return _eks_client(connector, config, resource_id)
     if resource_type == ECR:
         return _ecr_client(connector, config, resource_id)

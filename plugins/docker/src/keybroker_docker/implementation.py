@@ -47,7 +47,10 @@ def verify(
     config = config_as(config, PasswordConfig)
     name = canonical_registry(config.registry)
     if resource_id is not None and resource_id != name:
-        raise UsageError(f"this connector reaches registry '{name}', not '{resource_id}'")
+        raise UsageError(
+            f"this connector reaches registry '{name}', not '{resource_id}'",
+            parameter="resource_id",
+        )
     _session(config).check()
     return [] if resource_type is None else [name]
 
@@ -96,8 +99,9 @@ def auto_configure(auth_method: str | None, options: dict[str, str]) -> AutoConf
         if len(candidates) != 1:
             known = ", ".join(sorted(candidates)) or "none"
             raise UsageError(
-                f"choose a registry with --auto-configure-option registry=HOST "
-                f"(registries in {path}: {known})"
+                f"choose a registry with the auto-configure option registry=HOST "
+                f"(registries in {path}: {known})",
+                parameter="auto_configure_options",
             )
         wanted = next(iter(candidates))
     entry = candidates.get(wanted)

@@ -108,12 +108,16 @@ def find_context(data: dict[str, Any], context: str | None, path: Path) -> dict[
     name = context or data.get("current-context")
     if not name:
         raise UsageError(
-            f"{path} has no current context; choose one with --auto-configure-option "
-            f"context=NAME ({', '.join(sorted(str(n) for n in contexts)) or 'none defined'})"
+            f"{path} has no current context; choose one with the auto-configure option "
+            f"context=NAME ({', '.join(sorted(str(n) for n in contexts)) or 'none defined'})",
+            parameter="auto_configure_options",
         )
     if name not in contexts:
         known = ", ".join(sorted(str(n) for n in contexts)) or "none"
-        raise UsageError(f"unknown kubeconfig context '{name}' in {path}; contexts: {known}")
+        raise UsageError(
+            f"unknown kubeconfig context '{name}' in {path}; contexts: {known}",
+            parameter="auto_configure_options" if context else None,
+        )
     entry = contexts[name]
     clusters = {c.get("name"): c.get("cluster") or {} for c in data.get("clusters") or []}
     users = {u.get("name"): u.get("user") or {} for u in data.get("users") or []}
