@@ -111,10 +111,14 @@ def test_tampered_row_is_refused_and_no_request_is_sent() -> None:
         assert verified.returncode == 1
         message = _one_line_error(verified)
         assert "connector 'web' was changed outside keybroker" in message
-        assert "keybroker connector delete web" in message and "register it again" in message
+        assert message.endswith(  # advice that works the same in a script and a terminal
+            "and will not be used; delete it and register it again with the right credentials"
+        )
 
         resources = keybroker("connector", "list-resources", "-o", "json")
-        assert "connector 'web' was changed outside keybroker" in resources.stdout
+        (report,) = json.loads(resources.stdout)
+        assert report["error"].startswith("connector 'web' was changed outside keybroker")
+        assert report["error"].count("'web'") == 1
         login = keybroker("connector", "login", "web", "-r", "http-server")
         assert login.returncode == 1
         assert not Path(os.environ["NETRC"]).exists()  # nothing written for the tool either
@@ -129,6 +133,66 @@ def test_tampered_row_is_refused_and_no_request_is_sent() -> None:
         listed = keybroker("connector", "list", "-o", "json")
         assert listed.returncode == 0
         assert sorted(c["name"] for c in json.loads(listed.stdout)) == ["web", "web2"]
+        # and the advice works: the broken one can be deleted
+        deleted = keybroker("connector", "delete", "web", "--yes")
+        assert deleted.returncode == 0, deleted.stderr
+        left = keybroker("connector", "list", "-o", "json")
+        assert [c["name"] for c in json.loads(left.stdout)] == ["web2"]
+
+
+@pytest.mark.parametrize("kind", ["postgresql", "mariadb"])
+def test_a_broken_row_on_a_server_database_is_listed_beside_the_others(kind: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    with server_database(kind) as url, basic_auth_service() as web:
+        store = {"KEYBROKER_STORE_URL": url}
+        for name in ("alpha", "beta", "gamma"):
+            assert _register(web, name, **store).returncode == 0
+        engine = create_engine(url)
+        with engine.begin() as db:  # one changed row, one that is not even JSON any more
+            db.execute(text("UPDATE connectors SET description = 'x' WHERE name = 'alpha'"))
+            db.execute(text("UPDATE connectors SET configuration = '{' WHERE name = 'gamma'"))
+        engine.dispose()
+
+        listed = keybroker("connector", "list", "-o", "json", env=store)
+        assert listed.returncode == 0, listed.stderr
+        errors = {c["name"]: c["error"] for c in json.loads(listed.stdout)}
+        assert errors["beta"] is None
+        for name in ("alpha", "gamma"):
+            assert errors[name] == (
+                f"connector '{name}' was changed outside keybroker (its row fails the "
+                "integrity check) and will not be used; delete it and register it again with "
+                "the right credentials"
+            )
+        table = keybroker("connector", "list", env={**store, "COLUMNS": "250"})
+        assert table.returncode == 0 and "beta" in table.stdout
+
+        resources = keybroker("connector", "list-resources", "-o", "json", env=store)
+        assert resources.returncode == 1  # some could not be checked: scripts can tell
+        reports = {r["connector_name"]: r for r in json.loads(resources.stdout)}
+        assert reports["beta"]["error"] is None and reports["alpha"]["error"]
+
+        # a value the database column could not hold is refused before anything is stored
+        too_long = keybroker(
+            "connector",
+            "register",
+            "long",
+            "-t",
+            "httpbasic",
+            f"url={web.url}",
+            "username=alice",
+            "password=x",
+            "-r",
+            "http-endpoint",
+            "--resource-id",
+            "/" + "a" * 600,
+            "--no-verify",
+            env=store,
+        )
+        assert too_long.returncode == 2
+        assert _one_line_error(too_long) == (
+            "Error: --resource-id: the resource id is longer than 512 characters"
+        )
 
 
 # -- files and keys -------------------------------------------------------------------------
@@ -311,6 +375,7 @@ def test_parallel_password_rotations_never_both_succeed(any_store: dict[str, str
     succeeded = [p for p, r in results.items() if r.returncode == 0]
     assert len(succeeded) == 1, {p: r.stderr for p, r in results.items()}
     (loser,) = [r for r in results.values() if r.returncode != 0]
+    assert loser.returncode == 1  # the command was right; running it again succeeds
     assert (
         "connector 'web' was changed by someone else since it was read; run the command again"
         in (_one_line_error(loser))

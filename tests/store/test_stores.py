@@ -334,3 +334,29 @@ def test_connector_without_secrets_round_trips(store: ConnectorStore) -> None:
     store.create(_connector(secrets={}, auth_method="implicit"))
     loaded = store.get("demo", with_secrets=True)
     assert loaded.secrets == {} and loaded.secret_names == [] and loaded.error is None
+
+
+@pytest.mark.parametrize("kind", ["postgresql", "mariadb"])
+def test_a_value_the_database_refuses_is_a_store_error_not_a_driver_exception(
+    kind: str, request: pytest.FixtureRequest
+) -> None:
+    """The service keeps resource ids within the column; a store never lets a driver error out."""
+    store = SQLConnectorStore(request.getfixturevalue(f"{kind}_url"), _box())
+    _clear(store)
+    try:
+        with pytest.raises(StoreError, match=r"^the store at .* failed: \w*(Data|Error)"):
+            store.create(_connector("too-long", resource_id="s3://" + "b" * 600))
+        assert store.list() == []
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    "url", ["mysql+pymysql://root@127.0.0.1:3306/", "postgresql+psycopg://u:pw@127.0.0.1:1"]
+)
+def test_a_server_url_without_a_database_name_is_a_usage_error(url: str) -> None:
+    from keybroker.errors import UsageError
+
+    with pytest.raises(UsageError, match="names no database; add its name") as caught:
+        SQLConnectorStore(url, _box())
+    assert "pw" not in str(caught.value)

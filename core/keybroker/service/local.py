@@ -52,6 +52,13 @@ from keybroker.types import AuthConfig, AutoConfiguration, ConnectorType
 from keybroker.views import ConnectorTypeView
 
 
+def broken_error(connector: Connector, error: str) -> StoreError:
+    """The error of a connector whose stored row is broken, naming it once."""
+    if f"connector '{connector.name}'" in error:
+        return StoreError(error)
+    return StoreError(f"connector '{connector.name}' is broken: {error}")
+
+
 class LocalOperations:
     """:class:`~keybroker.operations.ConnectorOperations` over a store and local plugins.
 
@@ -104,7 +111,7 @@ class LocalOperations:
         """A connector with its secrets; a broken row is refused."""
         connector = self.store.get(name_or_id, with_secrets=True)
         if connector.error is not None:
-            raise StoreError(f"connector '{connector.name}' is broken: {connector.error}")
+            raise broken_error(connector, connector.error)
         redaction.remember(*connector.secret_values())
         return connector
 
@@ -340,7 +347,7 @@ class LocalOperations:
     ) -> Callable[[], ResourceReport] | None:
         """A call that checks one connector for list-resources, or None if it cannot match."""
         if connector.error is not None:
-            broken = StoreError(f"connector '{connector.name}' is broken: {connector.error}")
+            broken = broken_error(connector, connector.error)
 
             def unreadable() -> ResourceReport:
                 raise broken

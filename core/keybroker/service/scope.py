@@ -14,6 +14,17 @@ from keybroker.errors import KeybrokerError, UsageError
 from keybroker.service.plugin_calls import PluginCalls, require_str
 from keybroker.types import AuthConfig, ConnectorType
 
+#: the longest resource id a store keeps (its column size on every database)
+MAX_RESOURCE_ID_LENGTH = 512
+
+
+def _check_length(resource_id: str) -> None:
+    if len(resource_id) > MAX_RESOURCE_ID_LENGTH:
+        raise UsageError(
+            f"the resource id is longer than {MAX_RESOURCE_ID_LENGTH} characters",
+            parameter="resource_id",
+        )
+
 
 class ScopeRules:
     """Resource ids and scopes, as each connector type's plugin defines them."""
@@ -37,6 +48,7 @@ class ScopeRules:
         resource_id = resource_id.strip()
         if not resource_id:
             raise UsageError("the resource id is empty", parameter="resource_id")
+        _check_length(resource_id)
         connector_type = declaration.connector_type
         if not self.calls.implements(connector_type, "canonical_resource_id"):
             return resource_id
@@ -51,7 +63,9 @@ class ScopeRules:
         except UsageError as exc:  # the plugin refused the id
             exc.parameter = exc.parameter or "resource_id"
             raise
-        return require_str(connector_type, "canonical_resource_id", result)
+        canonical = require_str(connector_type, "canonical_resource_id", result)
+        _check_length(canonical)
+        return canonical
 
     def default_resource_id(
         self, declaration: ConnectorType, resource_type: str, config: AuthConfig

@@ -129,8 +129,8 @@ def printable(text: str) -> str:
 def _unreadable_message(name: str, reason: str) -> str:
     shown = printable(name)
     return (
-        f"connector '{shown}' {reason} and will not be used; delete it "
-        f"('keybroker connector delete {shown}') and register it again with the right credentials"
+        f"connector '{shown}' {reason} and will not be used; delete it and register it again "
+        "with the right credentials"
     )
 
 

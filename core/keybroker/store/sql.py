@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import getpass
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from keybroker.connector import Connector, ConnectorQuery
 from keybroker.errors import (
     ConflictError,
+    KeybrokerError,
     NotFoundError,
     StaleVersionError,
     StoreError,
@@ -26,6 +28,38 @@ if TYPE_CHECKING:
     from keybroker.store.crypto import SecretBox
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def reports_database_errors(
+    method: Callable[P, R],
+) -> Callable[P, R]:
+    """Make a store method report a database failure as one ``StoreError`` line.
+
+    A server that went away, a lock timeout or a value the database refuses
+    would otherwise reach the user as an "unexpected" driver exception.
+    """
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            return method(*args, **kwargs)
+        except KeybrokerError:
+            raise
+        except SQLAlchemyError as exc:
+            cause = getattr(exc, "orig", None) or exc
+            lines = str(cause).strip().splitlines()
+            detail = f"{type(cause).__name__}: {lines[0]}" if lines else type(cause).__name__
+            store = args[0]
+            where = redact_url(store.url) if isinstance(store, SQLConnectorStore) else "?"
+            raise StoreError(f"the store at {where} failed: {detail}") from None
+
+    return wrapper
+
+
 def redact_url(url: str) -> str:
     """``url`` with any password replaced, for messages."""
     from sqlalchemy.engine import make_url
@@ -34,6 +68,17 @@ def redact_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return "<unparsable store URL>"
+
+
+def names_no_database(url: str) -> bool:
+    """Whether ``url`` is a server database URL without a database name (``.../``)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return False
+    return parsed.get_backend_name() != "sqlite" and not parsed.database
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -91,6 +136,11 @@ class SQLConnectorStore(ConnectorStore):
 
             prepare_database_file(database_file, tighten=private_database_file)
         connect_args: dict[str, Any] = {"timeout": 30} if sqlite else {}
+        if names_no_database(url):
+            raise UsageError(
+                f"the store URL {redact_url(url)} names no database; add its name at the end "
+                "(e.g. mysql+pymysql://user@host/keybroker) in KEYBROKER_STORE_URL"
+            )
         try:
             self._engine: Engine = create_engine(
                 url, connect_args=connect_args, pool_pre_ping=not sqlite
@@ -239,6 +289,7 @@ class SQLConnectorStore(ConnectorStore):
             from_row(row._mapping, box, with_secrets=False).error is None for row in sealed
         )
 
+    @reports_database_errors
     def rotate_key(self, new_box: SecretBox) -> int:
         """Re-seal every readable connector and the key check with a new key, atomically.
 
@@ -308,6 +359,7 @@ class SQLConnectorStore(ConnectorStore):
 
     # -- operations -------------------------------------------------------
 
+    @reports_database_errors
     def create(self, connector: Connector) -> Connector:
         from sqlalchemy import insert
         from sqlalchemy.exc import IntegrityError
@@ -360,11 +412,13 @@ class SQLConnectorStore(ConnectorStore):
             "'keybroker connector list' shows the registered ones"
         )
 
+    @reports_database_errors
     def get(self, name_or_id: str, *, with_secrets: bool = False) -> Connector:
         with self._engine.connect() as connection:
             row = self._find(connection, name_or_id)
         return self._read(row, with_secrets)
 
+    @reports_database_errors
     def list(self, query: ConnectorQuery | None = None) -> list[Connector]:
         from sqlalchemy import select
 
@@ -381,6 +435,7 @@ class SQLConnectorStore(ConnectorStore):
         found = [self._read(row, with_secrets=False) for row in rows]
         return sorted((c for c in found if matches(c, query)), key=lambda c: c.name)
 
+    @reports_database_errors
     def update(self, connector: Connector) -> Connector:
         from sqlalchemy import select
         from sqlalchemy import update as sql_update
@@ -416,6 +471,7 @@ class SQLConnectorStore(ConnectorStore):
             raise self._conflict(connector.name) from None
         return self._public(connector, version=version)
 
+    @reports_database_errors
     def delete(self, connector_id: uuid.UUID) -> None:
         from sqlalchemy import delete as sql_delete
 
@@ -428,6 +484,7 @@ class SQLConnectorStore(ConnectorStore):
         if result.rowcount == 0:
             raise NotFoundError(f"connector '{connector_id}' does not exist")
 
+    @reports_database_errors
     def name_exists(self, name: str) -> bool:
         from sqlalchemy import select
 
