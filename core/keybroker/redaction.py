@@ -4,7 +4,12 @@ A server, an SDK or a traceback may repeat a secret in another form than the
 one we hold: URL-encoded, base64-encoded (a ``user:password`` Basic header
 holds the password at some byte offset), JSON-escaped, upper-cased. :func:`scrub`
 replaces every one of those forms of every secret this process has loaded or
-derived (:func:`remember`), plus any secret given with the call.
+derived (:func:`remember`), plus any secret given with the call. It also
+masks what the machine's setup puts in URLs: the password of every proxy
+variable (``HTTPS_PROXY``, ...) and of ``KEYBROKER_STORE_URL``, and the
+password part of any ``scheme://user:password@host`` it finds (SDKs render
+proxy URLs half-masked: botocore's ``h***://***:ttp@proxy`` still shows a
+password that is part of the scheme).
 
 :class:`ScrubbingFilter` applies the same to log records, and additionally
 masks the values of well-known credential fields (``Authorization`` headers,
@@ -17,18 +22,51 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import re
 import threading
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 MASK = "***"
 #: shorter values are not scrubbed: replacing them would garble ordinary text
 MIN_SECRET_LENGTH = 4
 #: shorter base64 fragments of a secret (at an unaligned offset) match too much ordinary text
 MIN_BASE64_FRAGMENT = 6
+
+
+#: the password of ``scheme://user:password@``; the scheme may be half-masked (``h***://``)
+_URL_PASSWORD = re.compile(r"(?i)([a-z*][a-z0-9+.*-]*://[^\s/?#@:'\"<>]*:)[^\s/?#@'\"<>]+@")
+#: the variable naming the store, whose database URL may hold a password
+STORE_URL_VARIABLE = "KEYBROKER_STORE_URL"
+
+
+def ambient_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Passwords the machine's setup holds in URLs: proxy variables and the store URL.
+
+    They are not a connector's secrets, but tracebacks and SDK logs show them
+    (a proxy URL in a connection error, a database URL in a driver's message).
+    """
+    env = os.environ if environ is None else environ
+    found: list[str] = []
+    for name, value in env.items():
+        if not (name.lower().endswith("_proxy") or name == STORE_URL_VARIABLE) or "@" not in value:
+            continue
+        text = value.strip()
+        try:
+            password = urlsplit(text if "://" in text else f"http://{text}").password
+        except ValueError:
+            continue
+        if password:
+            found += [password, unquote(password)]
+    return found
+
+
+def mask_url_passwords(text: str) -> str:
+    """``text`` with the password of every ``scheme://user:password@host`` masked."""
+    return _URL_PASSWORD.sub(lambda m: m.group(1) + MASK + "@", text)
 
 
 def _text_forms(secret: str) -> set[str]:
@@ -120,7 +158,13 @@ class SecretRegistry:
             return frozenset(self._secrets)
 
     def scrub(self, text: str, extra: Iterable[str] = ()) -> str:
-        """``text`` with every form of every remembered (and ``extra``) secret masked."""
+        """``text`` with every form of every remembered (and ``extra``) secret masked.
+
+        The passwords of :func:`ambient_secrets` count as remembered, and URL
+        passwords are masked whatever they are.
+        """
+        self.remember(*ambient_secrets())
+        text = mask_url_passwords(text)
         extra = [e for e in extra if e and len(e) >= MIN_SECRET_LENGTH]
         with self._lock:
             if self._stale or (self._compiled is None and self._secrets):

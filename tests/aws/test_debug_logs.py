@@ -68,3 +68,37 @@ def test_debug_verify_and_ecr_login_print_no_credentials(aws: AwsWorld, flag: st
         # the wire logs are there (so the check above saw them), with credentials masked
         assert "botocore" in joined and "<SessionToken>***</SessionToken>" in joined
         assert '"authorizationToken": "***"' in joined or "authorizationToken" not in joined
+
+
+def test_wire_logs_never_show_the_proxy_password_botocore_half_masks() -> None:
+    """botocore masks a proxy URL by replacing the password's first occurrence.
+
+    A password that is also part of the scheme ('ttp') is therefore shown
+    after it: ``h***://***:ttp@``. keybroker masks URL passwords itself (this
+    one even though it is too short to be remembered as a secret).
+    """
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on: the proxy is down
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = keybroker(
+        "connector",
+        "register",
+        "behind-proxy",
+        "-t",
+        "aws",
+        "-a",
+        "secret-key",
+        "region=us-east-1",
+        "aws_access_key_id=AKIAIOSFODNN7EXAMPLE",
+        "aws_secret_access_key=not-a-real-secret-key",
+        "--debug-wire",
+        env={"HTTPS_PROXY": f"http://proxy-user:ttp@127.0.0.1:{port}", "NO_PROXY": ""},
+    )
+    assert result.returncode == 1
+    assert "ProxyConnectionError" in result.stderr  # botocore's own message was logged
+    assert ":ttp@" not in result.stderr and ":***@127.0.0.1" in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"Error: GetCallerIdentity: cannot reach the proxy 127.0.0.1:{port} named by HTTPS_PROXY"
+    )

@@ -120,3 +120,35 @@ def test_the_logging_filter_scrubs_arguments_and_tracebacks() -> None:
     assert "filter-test-secret-value" not in formatted
     assert base64.b64encode(b"u:filter-test-secret-value").decode() not in formatted
     assert "sent ***" in formatted and "RuntimeError" in formatted
+
+
+def test_proxy_and_store_url_passwords_are_masked_without_being_remembered_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy-user:pr0xy%2Fpass@proxy.example:3128")
+    monkeypatch.setenv("all_proxy", "socks5://someone:socks-secret@10.0.0.1:1080")
+    monkeypatch.setenv("KEYBROKER_STORE_URL", "postgresql+psycopg://kb:db-password@db/kb")
+    registry = SecretRegistry()
+    text = (
+        "ProxyError: cannot reach pr0xy/pass and pr0xy%2Fpass; socks-secret refused; "
+        "FATAL: password db-password rejected"
+    )
+    scrubbed = registry.scrub(text)
+    for secret in ("pr0xy/pass", "pr0xy%2Fpass", "socks-secret", "db-password"):
+        assert secret not in scrubbed
+    assert scrubbed.startswith("ProxyError: cannot reach ***")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("proxy http://u:pw@h:3128 down", "proxy http://u:***@h:3128 down"),
+        # botocore's mask replaces the first occurrence: a password that is part of the
+        # scheme stays visible after it
+        ('URL: "h***://***:ttp@127.0.0.1:9"', 'URL: "h***://***:***@127.0.0.1:9"'),
+        ("https://user@github.com/x", "https://user@github.com/x"),  # no password
+        ("mailto:a@b and a:b@c", "mailto:a@b and a:b@c"),
+    ],
+)
+def test_passwords_in_urls_are_masked_whatever_they_are(text: str, expected: str) -> None:
+    assert SecretRegistry().scrub(text) == expected
