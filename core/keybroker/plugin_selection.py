@@ -3,8 +3,9 @@
 Both take comma-separated names; a name matches a plugin's distribution
 (``keybroker-aws``, spelled with ``-`` or ``_``, any case) or one of its entry
 points (``aws``, ``kubectl``). ``KEYBROKER_PLUGINS`` loads only what it
-names (empty counts as unset, as for every keybroker variable);
-``KEYBROKER_DISABLE_PLUGINS`` then removes what it names. A plugin left out
+names; ``KEYBROKER_DISABLE_PLUGINS`` then removes what it names. A value
+naming nothing (empty, blank or only commas) counts as unset, as for every
+keybroker variable: it never means "load no plugin". A plugin left out
 is treated as not installed, except that ``keybroker plugin list`` shows it
 as disabled.
 """
@@ -40,11 +41,8 @@ class PluginSelection:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> PluginSelection:
         """The selection the environment asks for."""
         env = os.environ if environ is None else environ
-        allow = env.get(ALLOW_VARIABLE, "").strip()
-        return cls(
-            allow=_names(allow) if allow else None,
-            deny=_names(env.get(DENY_VARIABLE, "")),
-        )
+        allow = _names(env.get(ALLOW_VARIABLE, ""))
+        return cls(allow=allow or None, deny=_names(env.get(DENY_VARIABLE, "")))
 
     @property
     def restricts(self) -> bool:

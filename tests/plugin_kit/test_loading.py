@@ -134,6 +134,30 @@ def test_selection_matches_distributions_and_entry_points() -> None:
     assert PluginSelection.from_env({}).allows("anything", None)
 
 
+@pytest.mark.parametrize("value", ["", " ", ",", " , ,"])
+def test_a_list_naming_nothing_counts_as_unset(value: str) -> None:
+    for variable in ("KEYBROKER_PLUGINS", "KEYBROKER_DISABLE_PLUGINS"):
+        selection = PluginSelection.from_env({variable: value})
+        assert not selection.restricts, variable
+        assert selection.allows("aws", "keybroker-aws"), variable
+
+
+def test_a_declaration_pydantic_refuses_is_one_line_without_pydantic_jargon(site: Path) -> None:
+    write_plugin(
+        site,
+        "kb-invalid",
+        {
+            "invalid_decl": "from keybroker.plugin import ResourceType\n"
+            "THING = ResourceType(resource_type='thing')\n"
+        },
+        {"keybroker.connector_types": {"invalid": "invalid_decl"}},
+    )
+    plugins = json.loads(run("plugin", "list", "-o", "json").output)["plugins"]
+    (point,) = next(p for p in plugins if p["distribution"] == "kb-invalid")["entry_points"]
+    assert point["status"] == "failed"
+    assert point["error"] == "cannot import invalid_decl: invalid ResourceType: name: missing"
+
+
 def _declaration(schema: type[AuthConfig], **method: object) -> ConnectorType:
     return ConnectorType(
         connector_type="demo",
