@@ -92,3 +92,20 @@ def test_commands_page_was_captured_from_the_cli() -> None:
                 f"'keybroker {group.name} {command}' has no captured example: add it to "
                 "scripts/capture_cli.py and run it"
             )
+
+
+def test_links_outside_the_site_point_at_files_that_exist() -> None:
+    """README, CONTRIBUTING, CHANGELOG and the plugin template are not checked by mkdocs."""
+    pages = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", ROOT / "CHANGELOG.md"]
+    broken = []
+    for page in pages:
+        text = page.read_text()
+        targets = re.findall(r"\]\(([^)\s]+)\)", text)  # [text](target)
+        targets += re.findall(r"`((?:docs|bench|scripts|examples|plugins)/[\w./-]+\.\w+)`", text)
+        for target in targets:
+            path = target.split("#")[0]
+            if not path or "://" in path or path.startswith("mailto:"):
+                continue
+            if not (page.parent / path).exists():
+                broken.append(f"{page.name}: {target}")
+    assert broken == []
