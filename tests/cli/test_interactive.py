@@ -113,25 +113,6 @@ def test_a_bad_attribute_on_the_command_line_fails_before_any_question() -> None
     assert run_json("connector", "list") == []
 
 
-def test_answers_from_a_pipe_work_too(web: BasicAuthService) -> None:
-    answers = [
-        "httpbasic",
-        web.url,
-        web.username,
-        web.password,
-        "http-endpoint",
-        "/metrics",
-        "",  # description
-        "",  # no label
-    ]
-    result = run("connector", "register", "asked", "-i", input="\n".join(answers) + "\n")
-    assert result.exit_code == 0, result.output
-    assert web.password not in result.output
-    stored = run_json("connector", "describe", "asked")
-    assert stored["resource_id"] == "/metrics"
-    assert stored["configuration"]["url"] == web.url
-
-
 def test_a_bad_name_is_refused_before_any_question() -> None:
     result = run("connector", "register", "bad name", "-i", input="httpbasic\n")
     assert result.exit_code == 2
@@ -165,3 +146,40 @@ def test_description_and_labels_are_checked_as_typed_not_after_every_secret(
     stored = run_json("connector", "describe", "checked")
     assert stored["description"] == "reports service"
     assert stored["labels"] == {"team": "data"}
+
+
+def test_answers_from_a_pipe_work_too_hidden_ones_without_warnings(
+    web: BasicAuthService,
+) -> None:
+    """A real process: getpass would warn about echo and read a terminal instead of the pipe."""
+    import os
+    import subprocess
+    import sys
+
+    answers = [
+        "httpbasic",
+        web.url,
+        web.username,
+        web.password,
+        "http-endpoint",
+        "/metrics",
+        "",  # description
+        "",  # no label
+    ]
+    result = subprocess.run(
+        [sys.executable, "-m", "keybroker", "connector", "register", "piped", "-i"],
+        input="\n".join(answers) + "\n",
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        start_new_session=True,  # no terminal to fall back on, as in CI
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "GetPassWarning" not in result.stderr and "may be echoed" not in result.stderr
+    assert "password (required, hidden): " in result.stderr
+    assert web.password not in result.stdout + result.stderr
+    stored = run_json("connector", "describe", "piped", "-x")
+    assert stored["secrets"]["password"] == web.password
+    assert stored["resource_id"] == "/metrics"
+    assert stored["configuration"]["url"] == web.url

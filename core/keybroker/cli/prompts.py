@@ -9,6 +9,7 @@ required; square brackets appear only around a real default, as click shows it.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -57,8 +58,20 @@ def ask(
             click.echo(f"Error: {clean_line(exc.message)}", err=True)
 
 
+def _reads_a_terminal() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 def _prompt(text: str, **options: Any) -> Any:
-    """``click.prompt``; input that ends (a pipe of answers runs dry) is a clear error."""
+    """``click.prompt``; input that ends (a pipe of answers runs dry) is a clear error.
+
+    Hidden answers are read without echo from a terminal; from a pipe (which
+    echoes nothing) they are read like the others, not through ``getpass``,
+    which would warn about echo and read the terminal instead of the pipe.
+    """
     default = options.pop("default", None)
     hidden = options.pop("hidden", False)
     try:
@@ -66,7 +79,7 @@ def _prompt(text: str, **options: Any) -> Any:
             text,
             default=default if default is not None else "",
             show_default=default is not None,
-            hide_input=hidden,
+            hide_input=hidden and _reads_a_terminal(),
             err=True,  # questions go where errors go: stdout stays the result (-o json)
             **options,
         )
