@@ -182,6 +182,29 @@ class ConnectorTypeConformance:
             "it must stay importable without it"
         )
 
+    def test_emoji_are_two_columns_wide_on_every_terminal(self) -> None:
+        """Each emoji is one character drawn wide by default, so that tables stay aligned.
+
+        A text-presentation pictograph (🖥, ☁) is one column to some terminals
+        and two to others, whatever keybroker measures.
+        """
+        from wcwidth import wcswidth
+
+        declaration = _fresh_registry().declaration(self.connector_type)
+        shown = [(f"connector type '{declaration.connector_type}'", declaration.emoji)]
+        shown += [
+            (f"resource type '{r.resource_type}'", r.emoji) for r in declaration.resource_types
+        ]
+        narrow = [
+            f"{where}: {emoji!r}"
+            for where, emoji in shown
+            if emoji and (len(emoji) != 1 or wcswidth(emoji) != 2)
+        ]
+        assert not narrow, (
+            f"emoji that terminals draw one or two columns wide: {', '.join(narrow)}; use "
+            "one that is wide by default (e.g. 💻 rather than 🖥)"
+        )
+
     def test_every_resource_id_format_has_an_example(self, resource_type: str) -> None:
         """Each documented id format gives an example, so that it can be checked."""
         rtype = _fresh_registry().declaration(self.connector_type).resource_type(resource_type)

@@ -71,7 +71,7 @@ CONNECTOR_TYPE = ConnectorType(
         ResourceType(
             resource_type="http-server",
             name="HTTP service",
-            emoji="🖥",
+            emoji="💻",
             description="The service as a whole; its resource name is host:port.",
             supports_instances=False,
         ),
