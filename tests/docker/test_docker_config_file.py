@@ -171,3 +171,55 @@ def test_a_read_only_mapping_file_changes_nothing(leaser: dict[str, str]) -> Non
     assert f"{mapping_file()} is read-only" in result.output
     assert docker_config().read_text() == original
     assert mapping_file().read_text() == "{}\n"
+
+
+REFUSED_CONFIGS = {
+    "auths not an object": ({"auths": []}, "'auths' is not an object"),
+    "entry not an object": (
+        {"auths": {"r.io": "x"}},
+        "the 'auths' entry of 'r.io' is not an object",
+    ),
+    "auth not a string": (
+        {"auths": {"r.io": {"auth": 5}}},
+        "'auth' of the 'auths' entry of 'r.io' is not a string",
+    ),
+    "helpers not names": (
+        {"credHelpers": {"r.io": 5}},
+        "'credHelpers' is not an object of helper names",
+    ),
+    "store not a name": ({"credsStore": ["x"]}, "'credsStore' is not a helper name"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED_CONFIGS))
+def test_a_config_docker_would_refuse_is_named_and_never_changed(case: str) -> None:
+    """Auto-configuration and login both say what is wrong; neither writes anything."""
+    content, problem = REFUSED_CONFIGS[case]
+    docker_config().parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(content)
+    docker_config().write_text(text)
+    registered = run(
+        "connector", "register", "reg", "-t", "docker", "registry=r.io", "username=u",
+        "password=p", "--no-verify",
+    )  # fmt: skip
+    assert registered.exit_code == 0, registered.output
+    for args in (["register", "auto", "-t", "docker", "--auto-configure"], ["login", "reg"]):
+        result = run("connector", *args)
+        assert result.exit_code == 2, result.output
+        assert result.output == (
+            f"Error: {docker_config()} is not a docker config file ({problem}); fix or move "
+            "it, then retry (nothing was changed)\n"
+        )
+    assert docker_config().read_text() == text
+    assert not mapping_file().exists()
+
+
+def test_an_auth_that_is_not_base64_is_named_by_auto_configure() -> None:
+    docker_config().parent.mkdir(parents=True, exist_ok=True)
+    docker_config().write_text(json.dumps({"auths": {"r.io": {"auth": "/w=="}}}))
+    result = run("connector", "register", "auto", "-t", "docker", "--auto-configure")
+    assert result.exit_code == 2
+    assert result.output == (
+        f"Error: the 'auth' of the entry for 'r.io' in {docker_config()} is not "
+        "base64-encoded user:password; fix it (docker login rewrites it)\n"
+    )

@@ -191,3 +191,63 @@ def test_a_read_only_kubeconfig_is_refused(kube: FakeKubeApi, through_link: bool
     assert kubeconfig().is_symlink() == through_link
     assert not Path(f"{kubeconfig()}.lock").exists()
     assert kubectl_contexts() == {"other"}
+
+
+# -- what kubectl itself would refuse ------------------------------------------------------
+
+CONTEXT = "current-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n"
+REFUSED_KUBECONFIGS = {
+    "not a mapping": ("- a\n- b\n", "it is not a YAML mapping"),
+    "entry without a name": ("contexts: [x]\n", "entry 1 of 'contexts' has no name"),
+    "body not a mapping": (
+        "current-context: c\ncontexts: [{name: c, context: 5}]\n",
+        "the context of entry 'c' in 'contexts' is not a mapping",
+    ),
+    "current context not a name": ("current-context: [c]\n", "'current-context' is not a name"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED_KUBECONFIGS))
+def test_a_kubeconfig_kubectl_would_refuse_is_named_and_never_changed(case: str) -> None:
+    """Auto-configuration and login both say what is wrong; neither writes anything."""
+    text, problem = REFUSED_KUBECONFIGS[case]
+    kubeconfig().parent.mkdir(parents=True, exist_ok=True)
+    kubeconfig().write_text(text)
+    registered = run(
+        "connector", "register", "kb", "-t", "kubernetes", "-a", "token",
+        "server=https://127.0.0.1:1", "token=abcd", "--no-verify",
+    )  # fmt: skip
+    assert registered.exit_code == 0, registered.output
+    for args in (["register", "auto", "-t", "kubernetes", "--auto-configure"], ["login", "kb"]):
+        result = run("connector", *args)
+        assert result.exit_code == 2, result.output
+        assert result.output == (
+            f"Error: {kubeconfig()} is not a kubeconfig file ({problem}); fix or move it, then "
+            "retry (nothing was changed)\n"
+        )
+    assert kubeconfig().read_text() == text
+
+
+@pytest.mark.parametrize(
+    ("entries", "problem"),
+    [
+        ("clusters: [{name: k, cluster: {server: 5}}]", "cluster of context 'c': 'server' is"),
+        (
+            "clusters: [{name: k, cluster: {server: 'https://h', certificate-authority-data: x}}]",
+            "cluster of context 'c': 'certificate-authority-data' is not base64-encoded text",
+        ),
+        (
+            "clusters: [{name: k, cluster: {server: 'https://h'}}]\n"
+            "users: [{name: u, user: {token: [1]}}]",
+            "user of context 'c': 'token' is not a string",
+        ),
+        ("clusters: [{name: [k]}]", "entry 1 of 'clusters' has no name"),
+    ],
+)
+def test_auto_configure_names_the_malformed_kubeconfig_value(entries: str, problem: str) -> None:
+    kubeconfig().parent.mkdir(parents=True, exist_ok=True)
+    kubeconfig().write_text(CONTEXT + entries + "\n")
+    result = run("connector", "register", "auto", "-t", "kubernetes", "--auto-configure")
+    assert result.exit_code == 2, result.output
+    assert problem in result.output and result.output.count("\n") == 1
+    assert "object has no attribute" not in result.output

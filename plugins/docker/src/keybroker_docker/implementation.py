@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import os
 from collections.abc import Callable
@@ -73,7 +74,35 @@ def parse_docker_config(text: str | None, path: Path) -> dict[str, Any]:
         ) from None
     if not isinstance(data, dict):
         raise UsageError(f"{path} is not a docker config file (expected a JSON object)")
+    problem = structure_problem(data)
+    if problem is not None:
+        raise UsageError(
+            f"{path} is not a docker config file ({problem}); fix or move it, then retry "
+            "(nothing was changed)"
+        )
     return data
+
+
+def structure_problem(data: dict[str, Any]) -> str | None:
+    """What in a parsed config.json the docker client itself would refuse, or None."""
+    auths = data.get("auths")
+    if auths is not None:
+        if not isinstance(auths, dict):
+            return "'auths' is not an object"
+        for registry, entry in auths.items():
+            if not isinstance(entry, dict):
+                return f"the 'auths' entry of '{registry}' is not an object"
+            for key in ("auth", "username", "password", "identitytoken"):
+                if not isinstance(entry.get(key) or "", str):
+                    return f"'{key}' of the 'auths' entry of '{registry}' is not a string"
+    helpers = data.get("credHelpers")
+    if helpers is not None and (
+        not isinstance(helpers, dict) or not all(isinstance(v, str) for v in helpers.values())
+    ):
+        return "'credHelpers' is not an object of helper names"
+    if not isinstance(data.get("credsStore") or "", str):
+        return "'credsStore' is not a helper name"
+    return None
 
 
 def read_docker_config(path: Path) -> dict[str, Any]:
@@ -111,7 +140,14 @@ def auto_configure(auth_method: str | None, options: dict[str, str]) -> AutoConf
         raise UsageError(f"no credentials for registry '{wanted}' in {path}{hint}")
     username, password = entry.get("username"), entry.get("password")
     if entry.get("auth"):
-        username, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
+        try:
+            decoded = base64.b64decode("".join(entry["auth"].split()), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise UsageError(
+                f"the 'auth' of the entry for '{wanted}' in {path} is not base64-encoded "
+                "user:password; fix it (docker login rewrites it)"
+            ) from None
+        username, _, password = decoded.partition(":")
     if not username or not password:
         raise UsageError(f"the entry for '{wanted}' in {path} holds no user name and password")
     return AutoConfiguration(

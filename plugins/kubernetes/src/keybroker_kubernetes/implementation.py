@@ -41,24 +41,50 @@ def verify(
     config = config_as(config, ClusterConfig)
     name = cluster_name(config.server)
     if resource_id is not None and resource_id != name:
-        raise UsageError(f"this connector reaches cluster '{name}', not '{resource_id}'")
+        raise UsageError(
+            f"this connector reaches cluster '{name}', not '{resource_id}'",
+            parameter="resource_id",
+        )
     ApiServer(config).check_access()
     return [] if resource_type is None else [name]
 
 
-def _read_reference(value: str | None, data: str | None, base: Path) -> str | None:
-    """A kubeconfig value given inline (base64 ``*-data``) or as a file path."""
+def _text(body: dict[str, Any], key: str, where: str) -> str | None:
+    """The string ``body[key]`` of a kubeconfig entry, None if absent; refuse another type."""
+    value = body.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise UsageError(f"{where}: '{key}' is not a string; fix the kubeconfig")
+    return value
+
+
+def _read_reference(
+    body: dict[str, Any], key: str, base: Path, where: str, inline: bool = True
+) -> str | None:
+    """A kubeconfig value given inline (base64 ``KEY-data``) or as a file path (``KEY``)."""
+    data = _text(body, f"{key}-data", where) if inline else None
+    value = _text(body, key, where)
     if data:
-        return base64.b64decode(data).decode()
+        import binascii
+
+        try:
+            return base64.b64decode("".join(data.split()), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise UsageError(
+                f"{where}: '{key}-data' is not base64-encoded text; fix the kubeconfig"
+            ) from None
     if value:
         path = Path(value).expanduser()
         path = path if path.is_absolute() else base / path
         try:
-            return path.read_text()
+            return path.read_text(encoding="utf-8")
         except OSError as exc:
             raise UsageError(
                 f"cannot read {path} named in the kubeconfig: {exc.strerror}"
             ) from None
+        except UnicodeDecodeError:
+            raise UsageError(f"{path} named in the kubeconfig is not UTF-8 text") from None
     return None
 
 
@@ -72,31 +98,30 @@ def auto_configure(auth_method: str | None, options: dict[str, str]) -> AutoConf
         raise UsageError(f"no kubeconfig at {path}; set KUBECONFIG or give the attributes")
     found = find_context(read_kubeconfig(path), options.get("context"), path)
     cluster, user, base = found["cluster"], found["user"], found["base"]
+    in_cluster = f"{path}, cluster of context '{found['name']}'"
+    in_user = f"{path}, user of context '{found['name']}'"
     attributes: dict[str, Any] = {
-        "server": cluster.get("server"),
-        "insecure": bool(cluster.get("insecure-skip-tls-verify", False)),
+        "server": _text(cluster, "server", in_cluster),
+        "insecure": cluster.get("insecure-skip-tls-verify", False) is True,
     }
-    ca = _read_reference(
-        cluster.get("certificate-authority"), cluster.get("certificate-authority-data"), base
-    )
+    ca = _read_reference(cluster, "certificate-authority", base, in_cluster)
     if ca:
         attributes["certificate_authority"] = ca
-    token = user.get("token") or _read_reference(user.get("tokenFile"), None, base)
-    certificate = _read_reference(
-        user.get("client-certificate"), user.get("client-certificate-data"), base
+    token = _text(user, "token", in_user) or _read_reference(
+        user, "tokenFile", base, in_user, inline=False
     )
+    certificate = _read_reference(user, "client-certificate", base, in_user)
+    username, password = _text(user, "username", in_user), _text(user, "password", in_user)
     if token:
         method = "token"
         attributes["token"] = token.strip()
     elif certificate:
         method = "client-certificate"
         attributes["client_certificate"] = certificate
-        attributes["client_key"] = _read_reference(
-            user.get("client-key"), user.get("client-key-data"), base
-        )
-    elif user.get("username") and user.get("password"):
+        attributes["client_key"] = _read_reference(user, "client-key", base, in_user)
+    elif username and password:
         method = "password"
-        attributes.update(username=user["username"], password=user["password"])
+        attributes.update(username=username, password=password)
     else:
         kind = "an exec plugin" if "exec" in user else "no credentials keybroker can import"
         raise UsageError(

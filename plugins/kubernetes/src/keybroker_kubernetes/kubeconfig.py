@@ -24,6 +24,30 @@ def empty_kubeconfig() -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Config", "clusters": [], "users": [], "contexts": []}
 
 
+#: the kubeconfig lists, and the key of each entry's body
+_SECTIONS = {"clusters": "cluster", "users": "user", "contexts": "context"}
+
+
+def structure_problem(data: Any) -> str | None:
+    """What makes parsed YAML something other than a kubeconfig (kubectl would refuse it too)."""
+    if not isinstance(data, dict):
+        return "it is not a YAML mapping"
+    for section, body in _SECTIONS.items():
+        entries = data.get(section)
+        if entries is None:
+            continue
+        if not isinstance(entries, list):
+            return f"'{section}' is not a list"
+        for number, entry in enumerate(entries, start=1):
+            if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+                return f"entry {number} of '{section}' has no name"
+            if not isinstance(entry.get(body) or {}, dict):
+                return f"the {body} of entry '{entry['name']}' in '{section}' is not a mapping"
+    if not isinstance(data.get("current-context") or "", str):
+        return "'current-context' is not a name"
+    return None
+
+
 def parse_kubeconfig(text: str | None, path: Path) -> dict[str, Any]:
     """A kubeconfig's text parsed (empty for None); refuse what is not a kubeconfig."""
     if text is None:
@@ -36,10 +60,12 @@ def parse_kubeconfig(text: str | None, path: Path) -> dict[str, Any]:
         raise UsageError(
             f"{path} is not valid YAML{where}; fix or move it, then retry (nothing was changed)"
         ) from None
-    if not isinstance(data, dict) or any(
-        not isinstance(data.get(key) or [], list) for key in ("clusters", "users", "contexts")
-    ):
-        raise UsageError(f"{path} is not a kubeconfig file; fix or move it, then retry")
+    problem = structure_problem(data)
+    if problem is not None:
+        raise UsageError(
+            f"{path} is not a kubeconfig file ({problem}); fix or move it, then retry "
+            "(nothing was changed)"
+        )
     return data
 
 
@@ -104,7 +130,7 @@ def cluster_entry(server: str, certificate_authority: str | None, insecure: bool
 
 def find_context(data: dict[str, Any], context: str | None, path: Path) -> dict[str, Any]:
     """The cluster, user and name of ``context`` (or the current one) from a parsed kubeconfig."""
-    contexts = {c.get("name"): c.get("context") or {} for c in data.get("contexts") or []}
+    contexts = {c["name"]: c.get("context") or {} for c in data.get("contexts") or []}
     name = context or data.get("current-context")
     if not name:
         raise UsageError(
@@ -119,13 +145,14 @@ def find_context(data: dict[str, Any], context: str | None, path: Path) -> dict[
             parameter="auto_configure_options" if context else None,
         )
     entry = contexts[name]
-    clusters = {c.get("name"): c.get("cluster") or {} for c in data.get("clusters") or []}
-    users = {u.get("name"): u.get("user") or {} for u in data.get("users") or []}
-    if entry.get("cluster") not in clusters:
+    clusters = {c["name"]: c.get("cluster") or {} for c in data.get("clusters") or []}
+    users = {u["name"]: u.get("user") or {} for u in data.get("users") or []}
+    cluster, user = entry.get("cluster"), entry.get("user")
+    if not isinstance(cluster, str) or cluster not in clusters:
         raise UsageError(f"context '{name}' in {path} names an unknown cluster")
     return {
         "name": name,
-        "cluster": clusters[entry.get("cluster")],
-        "user": users.get(entry.get("user")) or {},
+        "cluster": clusters[cluster],
+        "user": (users.get(user) or {}) if isinstance(user, str) else {},
         "base": path.parent,
     }
