@@ -129,3 +129,22 @@ def test_a_redirect_to_another_origin_gets_no_credentials(
     # a redirect within the service keeps them: /sub/index -> /sub/index-here
     within = register("within", f"{url}/sub", "alice", "correct-horse")
     assert within.exit_code == 0, within.output
+
+
+def test_a_password_that_would_add_netrc_entries_is_never_written() -> None:
+    """A netrc token ends at whitespace: 'x default login a password b' would add an entry
+    that hands credentials to every host curl reaches."""
+    netrc = Path(os.environ["NETRC"])
+    netrc.write_text("machine other.example login me password mine\n")
+    registered = run(
+        "connector", "register", "shared", "-t", "httpbasic", "url=http://127.0.0.1:9",
+        "username=alice", "password=x default login a password b", "--no-verify",
+    )  # fmt: skip
+    assert registered.exit_code == 0, registered.output
+    login = run("connector", "login", "shared", "-r", "http-server")
+    assert login.exit_code == 1
+    assert "the password contains spaces or quotes, which a netrc file cannot hold" in (
+        login.output
+    )
+    assert "default login" not in login.output
+    assert netrc.read_text() == "machine other.example login me password mine\n"

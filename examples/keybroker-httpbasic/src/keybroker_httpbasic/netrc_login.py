@@ -10,6 +10,7 @@ from keybroker.plugin import (
     LocalLoginRequest,
     LocalTool,
     LoginResult,
+    OperationError,
     UsageError,
     hookimpl,
     locked_tool_file,
@@ -56,6 +57,14 @@ def configure_local_tool(request: LocalLoginRequest) -> LoginResult:
     path = netrc_path()
     password = request.client.secrets["password"].get_secret_value()
     username = str(request.client.configuration["username"])
+    for what, value in (("user name", username), ("password", password)):
+        # a netrc token ends at whitespace: the rest would become entries of its own
+        # (a 'default' entry would hand these credentials to every host)
+        if not value or any(c.isspace() or c in '"\\' for c in value):
+            raise OperationError(
+                f"the {what} contains spaces or quotes, which a netrc file cannot hold; "
+                "pass the credentials to curl yourself instead of using login for this connector"
+            )
     with locked_tool_file(path) as netrc:  # locked, re-read, written atomically
         entries = _entries(netrc.read_text() or "")
         kept = [e for e in entries if not (e[0] == "machine" and len(e) > 1 and e[1] == host)]
