@@ -119,6 +119,20 @@ def test_several_missing_attributes_are_named_together_in_one_clause(
     assert text.count("missing") == 1
 
 
+def test_an_empty_value_is_missing_never_an_empty_credential_sent(
+    service: ConnectorService,
+) -> None:
+    before = len(calls())
+    with pytest.raises(UsageError) as caught:
+        register(service, "c", attributes={"key": "", "buckets": ""})
+    assert str(caught.value).startswith("missing required attribute 'key' for fakecloud")
+    assert len(calls()) == before  # nothing was verified with an empty key
+    register(service, "c", attributes={"buckets": ""})  # an empty optional one is left out
+    with pytest.raises(UsageError, match="missing required attribute 'key'"):
+        service.update("c", UpdateRequest(attributes={"key": ""}, verify=False))
+    assert service.get("c", show_secrets=True).secrets["key"].get_secret_value() == "k3y-value"
+
+
 def test_validator_messages_have_no_pydantic_prefix_and_never_a_secret(
     service: ConnectorService,
 ) -> None:

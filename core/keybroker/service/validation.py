@@ -109,6 +109,17 @@ def describe_validation_error(
     return redaction.scrub(text, secrets)
 
 
+def _empty(value: Any) -> bool:
+    """Whether an attribute value says nothing: None or empty text (``password=``).
+
+    An empty value counts as not given, so that a required one is reported
+    as missing instead of being sent as an empty credential.
+    """
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    return value is None or value == ""
+
+
 def _secret_inputs(attributes: dict[str, Any], method: AuthMethod) -> list[str]:
     """The values given for secret attributes, to scrub from messages (a validator may echo one)."""
     secret_names = set(method.config_schema.secret_fields())
@@ -194,7 +205,7 @@ class ConnectorBuilder:
         validate_labels(dict(spec.labels))
         validate_description(spec.description)
         method = require_auth_method(declaration, spec.auth_method)
-        given = {k: v for k, v in spec.attributes.items() if v is not None}
+        given = {k: v for k, v in spec.attributes.items() if not _empty(v)}
         try:
             config = method.config_schema.model_validate(given)
         except ValidationError as exc:
