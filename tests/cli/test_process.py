@@ -159,3 +159,28 @@ def test_a_reader_that_goes_away_ends_the_output_quietly(web: BasicAuthService) 
         timeout=60,
     )
     assert shell.stdout.startswith("┌") and shell.stderr == ""
+
+
+def test_an_argument_that_is_not_utf8_is_refused_by_position_without_echoing_it() -> None:
+    """Python keeps such bytes as lone surrogates, which SQLite and stdout refuse later."""
+    import os
+    import subprocess
+    import sys
+
+    for argv, position in (
+        ([b"connector", b"describe", b"\xff"], 3),
+        ([b"connector", b"register", b"x", b"-t", b"httpbasic", b"url=http://h",
+          b"username=u", b"password=s3cr\xffet", b"--no-verify"], 8),
+    ):  # fmt: skip
+        done = subprocess.run(
+            [os.fsencode(sys.executable), b"-m", b"keybroker", *argv],
+            capture_output=True,
+            env=dict(os.environ),
+            timeout=60,
+        )
+        assert done.returncode == 2
+        stderr = done.stderr.decode()
+        assert stderr.strip().splitlines()[-1] == (
+            f"Error: argument {position} is not UTF-8 text; give names and values in UTF-8"
+        )
+        assert "s3cr" not in stderr and "unexpected" not in stderr

@@ -74,6 +74,8 @@ class KeybrokerGroup(click.Group):
         **extra: Any,
     ) -> click.Context:
         try:
+            if parent is None:
+                refuse_undecodable(args)
             return super().make_context(info_name, args, parent, **extra)
         except click.ClickException as exc:
             raise one_line(exc) from None
@@ -93,6 +95,20 @@ class KeybrokerGroup(click.Group):
         except Exception as exc:
             state = ctx.find_object(CliState)
             raise to_reported(exc, bool(state and state.debug)) from None
+
+
+def refuse_undecodable(args: list[str]) -> None:
+    """Refuse an argument that is not UTF-8 (Python keeps its bytes as lone surrogates).
+
+    Such text cannot be stored, sent or printed; it would fail deep inside an
+    operation instead of here. The argument is named by its position only: it
+    may be a secret.
+    """
+    for number, arg in enumerate(args, start=1):
+        if any("\udc80" <= ch <= "\udcff" for ch in arg):
+            raise click.UsageError(
+                f"argument {number} is not UTF-8 text; give names and values in UTF-8"
+            )
 
 
 def one_line(exc: click.ClickException) -> click.ClickException:
