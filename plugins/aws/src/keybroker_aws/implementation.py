@@ -13,6 +13,7 @@ from keybroker.plugin import (
     AuthConfig,
     AutoConfiguration,
     Connector,
+    OperationError,
     UsageError,
     config_as,
     docker_registry_client,
@@ -203,7 +204,8 @@ def derive_client(
 
 def _credentials_of(client_connector: Connector) -> TemporaryCredentials:
     secrets = client_connector.secrets
-    assert client_connector.expires_at is not None
+    if client_connector.expires_at is None:  # an explicit check: asserts vanish under -O
+        raise OperationError("temporary AWS credentials without an expiry time")
     return TemporaryCredentials(
         access_key_id=secrets["aws_access_key_id"].get_secret_value(),
         secret_access_key=secrets["aws_secret_access_key"].get_secret_value(),

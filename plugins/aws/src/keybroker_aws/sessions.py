@@ -278,7 +278,8 @@ def effective_session(
     """
     if isinstance(config, IAMRoleConfig):
         credentials = issue(connector, config, resource_type, resource_id)
-        assert credentials is not None
+        if credentials is None:  # an explicit check: asserts vanish under python -O
+            raise OperationError(f"connector '{connector.name}': AssumeRole gave no credentials")
         return session_from(credentials, config.region)
     return base_session(config)
 
