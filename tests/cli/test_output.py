@@ -208,3 +208,33 @@ def test_a_connector_its_store_cannot_trust_is_listed_as_broken(web: BasicAuthSe
     assert "changed outside keybroker" in data["web"]["error"] and data["other"]["error"] is None
     described = run("connector", "describe", "web").output
     assert re.search(r"│ ERROR\s+│ connector 'web' was changed outside", described)
+
+
+def test_an_output_that_cannot_encode_unicode_still_gets_aligned_tables_and_exact_data() -> None:
+    """A latin-1 terminal: box drawing and emoji raised UnicodeEncodeError after the work."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    def keybroker(*args: str, encoding: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            [sys.executable, "-m", "keybroker", *args],
+            capture_output=True,
+            env={**os.environ, "PYTHONIOENCODING": encoding, "COLUMNS": "200"},
+            timeout=60,
+        )
+
+    table = keybroker("connector", "list-types", encoding="latin-1")
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.decode("latin-1").splitlines()
+    assert lines[0].startswith("+-") and lines[1].startswith("| NAME")
+    assert len({len(line) for line in lines if line.startswith(("+", "|"))}) == 1  # aligned
+    for output in ("json", "yaml"):
+        escaped = keybroker("connector", "list-types", "-o", output, encoding="latin-1")
+        plain = keybroker("connector", "list-types", "-o", output, encoding="utf-8")
+        assert escaped.returncode == 0, escaped.stderr
+        load = json.loads if output == "json" else yaml.safe_load
+        assert load(escaped.stdout.decode("latin-1")) == load(plain.stdout.decode("utf-8"))

@@ -223,6 +223,12 @@ add_debug_options(cli)
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (0 ok, 1 operation failed, 2 bad usage)."""
+    from keybroker.cli.text import stdout_takes_unicode
+
+    if not stdout_takes_unicode() and hasattr(sys.stdout, "reconfigure"):
+        # a latin-1 or ASCII terminal: a table's box drawing and emoji become '?'
+        # instead of an error after the work was done (JSON and YAML escape them)
+        sys.stdout.reconfigure(errors="replace")
     try:
         cli.main(args=argv, prog_name="keybroker", obj=CliState())
     except SystemExit as exc:

@@ -44,13 +44,18 @@ def emit_data(data: Any, output: str) -> None:
         data = data.model_dump(mode="json")
     elif isinstance(data, list):
         data = [d.model_dump(mode="json") if isinstance(d, BaseModel) else d for d in data]
+    from keybroker.cli.text import stdout_takes_unicode
+
+    unicode = stdout_takes_unicode()  # else escape, so that no character is lost
     if output == "json":
-        text = json.dumps(data, indent=2, default=str, ensure_ascii=False)
+        text = json.dumps(data, indent=2, default=str, ensure_ascii=not unicode)
         click.echo(_JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
     else:
         import yaml
 
-        text = yaml.dump(data, Dumper=_terminal_safe_dumper(), sort_keys=False, allow_unicode=True)
+        text = yaml.dump(
+            data, Dumper=_terminal_safe_dumper(), sort_keys=False, allow_unicode=unicode
+        )
         click.echo(text.rstrip())
 
 

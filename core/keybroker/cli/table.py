@@ -13,12 +13,15 @@ import os
 import sys
 from collections.abc import Sequence
 
-from keybroker.cli.text import clean, display_width, wrap_line
+from keybroker.cli.text import clean, display_width, stdout_takes_unicode, wrap_line
 
 # A column is narrowed down to its longest header word, or this, whichever is wider;
 # when even that does not fit, down to the last resort (headers then break mid-word).
 MIN_COLUMN_WIDTH = 6
 LAST_RESORT_WIDTH = 3
+#: the box-drawing characters, and what an output that cannot encode them gets instead
+BOX = {c: c for c in "┌┬┐├┼┤└┴┘─│"}
+ASCII_BOX = {**{c: "+" for c in "┌┬┐├┼┤└┴┘"}, "─": "-", "│": "|"}
 
 
 def output_width() -> int | None:
@@ -36,7 +39,11 @@ def output_width() -> int | None:
 
 
 def _lines(value: object) -> list[str]:
-    return clean("" if value is None else value).split("\n")
+    text = clean("" if value is None else value)
+    if not stdout_takes_unicode():  # measure what will be shown: '?' for what cannot be
+        encoding = getattr(sys.stdout, "encoding", None) or "ascii"
+        text = text.encode(encoding, "replace").decode(encoding)
+    return text.split("\n")
 
 
 def _natural_widths(grid: list[list[list[str]]]) -> list[int]:
@@ -106,8 +113,10 @@ def render_table(
         for r in grid
     ]
 
+    box = BOX if stdout_takes_unicode() else ASCII_BOX
+
     def rule(left: str, middle: str, right: str) -> str:
-        return left + middle.join("─" * (w + 2) for w in widths) + right
+        return box[left] + box[middle].join(box["─"] * (w + 2) for w in widths) + box[right]
 
     def body(cells: list[list[str]]) -> list[str]:
         height = max(len(c) for c in cells)
@@ -117,7 +126,7 @@ def render_table(
             for cell, width in zip(cells, widths, strict=True):
                 line = cell[index] if index < len(cell) else ""
                 parts.append(" " + line + " " * max(0, width - display_width(line)) + " ")
-            out.append("│" + "│".join(parts) + "│")
+            out.append(box["│"] + box["│"].join(parts) + box["│"])
         return out
 
     lines = [rule("┌", "┬", "┐"), *body(wrapped[0])]

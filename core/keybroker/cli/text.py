@@ -11,6 +11,7 @@ overrides that make text read differently from what it holds.
 from __future__ import annotations
 
 import re
+import sys
 
 # Whole escape sequences, so that no parameter bytes are left behind: CSI (ESC [ or
 # 8-bit CSI), the string sequences OSC, DCS, SOS, PM, APC up to their terminator (or
@@ -26,6 +27,12 @@ _SEQUENCE = re.compile(
 # and the bidirectional marks, embeddings, overrides and isolates.
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _LINE_BREAKS = re.compile(r"\r\n|[\r\u2028\u2029\x0b\x0c\x85]")
+
+
+def stdout_takes_unicode() -> bool:
+    """Whether standard output's encoding can hold any character (UTF-8, as nearly always)."""
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    return encoding.lower().replace("-", "").replace("_", "").startswith("utf")
 
 
 def clean(text: object) -> str:
