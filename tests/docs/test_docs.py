@@ -109,3 +109,32 @@ def test_links_outside_the_site_point_at_files_that_exist() -> None:
             if not (page.parent / path).exists():
                 broken.append(f"{page.name}: {target}")
     assert broken == []
+
+
+def _readme_tour_commands() -> list[list[str]]:
+    """The ``$ keybroker ...`` commands of the README's tour, as argument lists."""
+    import shlex
+
+    text = (ROOT / "README.md").read_text().replace("\\\n", " ")
+    commands = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("$ keybroker "):
+            command = line.removeprefix("$ ").split("  #")[0]
+            commands.append(shlex.split(command)[1:])
+    return commands
+
+
+def test_every_command_of_the_readme_tour_exists_with_its_options() -> None:
+    """Each tour command parses (no renamed command or option); ``--help`` stops it there."""
+    from click.testing import CliRunner
+
+    from keybroker.cli.context import CliState
+    from keybroker.cli.main import cli
+
+    commands = _readme_tour_commands()
+    assert len(commands) >= 10
+    for args in commands:
+        result = CliRunner().invoke(cli, [*args, "--help"], obj=CliState(), prog_name="cli")
+        assert result.exit_code == 0, f"keybroker {' '.join(args)}: {result.output}"
+        assert result.output.startswith(f"Usage: cli {args[0]} "), args
