@@ -95,7 +95,7 @@ def test_a_netrc_entry_never_verifies_a_wrong_password(kube: FakeKubeApi) -> Non
     [
         ("token=abc\ndef", "invalid token"),
         ("token=abc def", "invalid token"),
-        ("token=", "invalid token"),
+        ("token=", "missing required attribute 'token'"),  # empty is not given
     ],
 )
 def test_a_token_that_cannot_be_a_header_is_refused_without_echoing_it(
