@@ -33,6 +33,9 @@ def test_wrong_input_is_never_a_server_error() -> None:
 
 
 FLAG = re.compile(r"(?<![\w'\"/-])--?[a-z][a-z-]*(?:[= )]|$)")
+#: a whole command suggested in quotes ("run 'keybroker connect --url URL'") is advice,
+#: not a parameter named by its flag
+SUGGESTED_COMMAND = re.compile(r"'keybroker [^']*'")
 ROOT = Path(__file__).parents[2]
 
 
@@ -48,15 +51,16 @@ def raised_texts(path: Path) -> Iterator[tuple[int, str]]:
             yield node.lineno, "".join(parts)
 
 
-#: messages of the gcp plugin still naming flags; its lane was still at work when this test
-#: arrived. Each entry is a file and a piece of the message; delete an entry once fixed.
+#: messages still naming flags, in code whose lanes were at work when this test arrived.
+#: Each entry is a file and a piece of the message; delete an entry once fixed.
 NOT_YET_NEUTRAL = {
     ("plugins/gcp/src/keybroker_gcp/implementation.py", "choose a GKE cluster with --resource-id"),
     ("plugins/gcp/src/keybroker_gcp/implementation.py", "choose a registry with --resource-id"),
     ("plugins/gcp/src/keybroker_gcp/auto_configuration.py", "give --auto-configure-option"),
     ("plugins/gcp/src/keybroker_gcp/auto_configuration.py", "register with -a implicit"),
     ("plugins/gcp/src/keybroker_gcp/auto_configuration.py", "needs --auto-configure-option"),
-    ("plugins/gcp/src/keybroker_gcp/resource_ids.py", "-r kubernetes-cluster"),
+    # the team-server client, from the server-foundation lane
+    ("core/keybroker/remote/http.py", "give its CA with --ca-file"),
 }
 
 
@@ -80,7 +84,8 @@ def test_errors_outside_the_cli_name_parameters_never_command_line_flags() -> No
         for path in sources
         if "cli" not in path.relative_to(ROOT).parts
         for line, text in raised_texts(path)
-        if FLAG.search(text) and not _tolerated(str(path.relative_to(ROOT)), text)
+        if FLAG.search(SUGGESTED_COMMAND.sub("", text))
+        and not _tolerated(str(path.relative_to(ROOT)), text)
     ]
     assert len(sources) > 50
     assert found == []
