@@ -183,3 +183,16 @@ def test_answers_from_a_pipe_work_too_hidden_ones_without_warnings(
     assert stored["secrets"]["password"] == web.password
     assert stored["resource_id"] == "/metrics"
     assert stored["configuration"]["url"] == web.url
+
+
+def test_a_taken_name_is_refused_before_any_question() -> None:
+    registered = run(
+        "connector", "register", "taken", "-t", "httpbasic", "url=http://127.0.0.1:9",
+        "username=u", "password=p", "--no-verify",
+    )  # fmt: skip
+    assert registered.exit_code == 0, registered.output
+    result = run("connector", "register", "taken", "-i", input="httpbasic\n")
+    assert result.exit_code == 2
+    assert result.output == (
+        "Error: a connector named 'taken' already exists; choose another name\n"
+    )

@@ -167,7 +167,7 @@ def register(
         from keybroker.service.validation import validate_name
 
         validate_name(name)  # before any question: no typing in vain
-        if service.store.name_exists(name):
+        if _name_taken(service, name):
             raise ConflictError(
                 f"a connector named '{name}' already exists; choose another name",
                 parameter="name",
@@ -189,6 +189,17 @@ def register(
         "verified and registered" if result.verification else "registered without verification"
     )
     _print_stored(service, result, output, f"({result.connector.id}) {verified}")
+
+
+def _name_taken(service: ConnectorService, name: str) -> bool:
+    """Whether a connector is named ``name``, asked through the operations (local or server)."""
+    from keybroker.errors import NotFoundError
+
+    try:
+        found = service.get(name)
+    except NotFoundError:
+        return False
+    return found.name == name  # not another connector whose id starts with these characters
 
 
 # -- read ------------------------------------------------------------------------------
