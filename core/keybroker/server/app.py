@@ -213,7 +213,16 @@ def create_app(settings: ServerSettings | None = None, *, prepare: bool = True) 
     created when the application starts; a generated admin password is printed
     once to stdout.
     """
-    from keybroker.server.routes import audit, auth, connectors, health, users
+    from keybroker.server.routes import (
+        audit,
+        auth,
+        connectors,
+        device_pages,
+        devices,
+        health,
+        oauth,
+        users,
+    )
 
     settings = settings or ServerSettings.from_env()
     context = ServerContext.create(settings)
@@ -248,6 +257,10 @@ def create_app(settings: ServerSettings | None = None, *, prepare: bool = True) 
     app.include_router(health.router)
     for module in (auth, users, audit, connectors):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(devices.router, prefix=API_PREFIX)
+    app.include_router(oauth.router, prefix=API_PREFIX)
+    app.include_router(oauth.well_known)
+    app.include_router(device_pages.router)
     return app
 
 

@@ -13,10 +13,14 @@ if TYPE_CHECKING:
 
     from keybroker.server.audit import AuditLog
     from keybroker.server.credentials import CredentialService
+    from keybroker.server.device_flow import DeviceFlow
+    from keybroker.server.devices import DeviceService
     from keybroker.server.keys import ServerKeys
     from keybroker.server.ratelimit import SignInLimiter
     from keybroker.server.settings import ServerSettings
+    from keybroker.server.tokens import TokenHasher
     from keybroker.server.users import UserService
+    from keybroker.server.web_sessions import WebSessions
 
 #: the ``store_metadata`` entry holding the server key's check value
 _KEY_CHECK = "server_key_check"
@@ -33,6 +37,9 @@ class ServerContext:
     credentials: CredentialService
     limiter: SignInLimiter
     audit: AuditLog
+    devices: DeviceService
+    device_flow: DeviceFlow
+    web_sessions: WebSessions
 
     @classmethod
     def create(cls, settings: ServerSettings) -> ServerContext:
@@ -40,20 +47,24 @@ class ServerContext:
         from keybroker.server.audit import AuditLog
         from keybroker.server.credentials import CredentialService
         from keybroker.server.database import create_engine
+        from keybroker.server.devices import DeviceService
         from keybroker.server.keys import load_keys
         from keybroker.server.ratelimit import SignInLimiter
         from keybroker.server.tokens import TokenHasher
         from keybroker.server.users import UserService
+        from keybroker.server.web_sessions import WebSessions
 
         keys = load_keys(settings)
         engine = create_engine(settings)
         hasher = TokenHasher([keys.token_hash_key])
+        credentials = CredentialService(engine, hasher, timedelta(hours=settings.session_hours))
+        audit = AuditLog(engine)
         return cls(
             settings=settings,
             engine=engine,
             keys=keys,
             users=UserService(engine),
-            credentials=CredentialService(engine, hasher, timedelta(hours=settings.session_hours)),
+            credentials=credentials,
             limiter=SignInLimiter(
                 engine,
                 keys.token_hash_key,
@@ -61,7 +72,15 @@ class ServerContext:
                 per_address=settings.sign_in_failures_per_address,
                 window_seconds=settings.sign_in_window_seconds,
             ),
-            audit=AuditLog(engine),
+            audit=audit,
+            devices=DeviceService(engine, audit),
+            device_flow=_device_flow(settings, engine, hasher, credentials, audit),
+            web_sessions=WebSessions(
+                engine,
+                hasher,
+                keys.token_hash_key,
+                timedelta(minutes=settings.web_session_minutes),
+            ),
         )
 
     def prepare(self) -> str | None:
@@ -107,3 +126,33 @@ class ServerContext:
     def close(self) -> None:
         """Release database connections."""
         self.engine.dispose()
+
+
+def _device_flow(
+    settings: ServerSettings,
+    engine: Engine,
+    hasher: TokenHasher,
+    credentials: CredentialService,
+    audit: AuditLog,
+) -> DeviceFlow:
+    """The device authorization grant with its two limiters."""
+    from keybroker.server.device_flow import DeviceFlow
+    from keybroker.server.user_code_limits import DeviceRequestLimiter, UserCodeLimiter
+
+    window = settings.sign_in_window_seconds
+    return DeviceFlow(
+        engine,
+        hasher,
+        credentials,
+        audit,
+        settings,
+        requests=DeviceRequestLimiter(
+            engine, per_address=settings.device_requests_per_address, window_seconds=window
+        ),
+        guesses=UserCodeLimiter(
+            engine,
+            per_user=settings.user_code_failures_per_user,
+            per_address=settings.user_code_failures_per_address,
+            window_seconds=window,
+        ),
+    )

@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from keybroker.errors import UnauthenticatedError
 from keybroker.server.database import aware, naive, reader, utcnow
+from keybroker.server.errors import DeviceLocked
 from keybroker.server.principal import AccountKind, Principal
 from keybroker.server.tokens import CredentialKind, TokenHasher, looks_like_token, new_token
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import Connection, Engine
 
 #: ``last_used`` is written at most this often per credential (a write per read is costly)
 LAST_USED_RESOLUTION = timedelta(seconds=60)
@@ -91,6 +92,7 @@ class CredentialService:
                     credentials.c.token_hash,
                     credentials.c.expires_at,
                     credentials.c.last_used,
+                    credentials.c.device_id,
                     users.c.id.label("user_id"),
                     users.c.name,
                     users.c.kind.label("account_kind"),
@@ -128,16 +130,22 @@ class CredentialService:
         if not row.active:
             raise UnauthenticatedError(f"the account '{row.name}' is deactivated; ask an admin")
         if row.device_locked:
-            raise UnauthenticatedError(
+            raise DeviceLocked(
                 "this device has been locked; run 'keybroker connect' to authorize it again"
             )
         if row.key_active is not None and not row.key_active:
             raise UnauthenticatedError("this API key is deactivated")
         if last_used is None or now - last_used > LAST_USED_RESOLUTION:
+            from keybroker.server.schema import devices
+
             with self._engine.begin() as connection:
                 connection.execute(
                     update(credentials).where(credentials.c.id == row.id).values(last_used=now)
                 )
+                if row.device_id is not None:
+                    connection.execute(
+                        update(devices).where(devices.c.id == row.device_id).values(last_used=now)
+                    )
         return Principal(
             user_id=row.user_id,
             name=row.name,
@@ -146,7 +154,40 @@ class CredentialService:
             credential_id=row.id,
             credential_kind=CredentialKind(row.kind),
             expires_at=aware(expires_at),
+            device_id=row.device_id,
         )
+
+    def insert_device_token(
+        self,
+        connection: Connection,
+        *,
+        user_id: str,
+        device_id: str,
+        expires_at: datetime,
+        client_ip: str | None,
+    ) -> tuple[str, str]:
+        """Add a device token inside the caller's transaction; its value (shown once) and id."""
+        from sqlalchemy import insert
+
+        from keybroker.server.schema import credentials
+
+        token = new_token(CredentialKind.DEVICE)
+        credential_id = str(uuid.uuid4())
+        connection.execute(
+            insert(credentials).values(
+                id=credential_id,
+                kind=CredentialKind.DEVICE.value,
+                token_hash=self._hasher.hash(token),
+                user_id=user_id,
+                device_id=device_id,
+                api_key_id=None,
+                created=utcnow(),
+                expires_at=naive(expires_at),
+                last_used=None,
+                client_ip=client_ip,
+            )
+        )
+        return token, credential_id
 
     def revoke(self, credential_id: str) -> None:
         """Delete one credential; the next request with it is refused."""

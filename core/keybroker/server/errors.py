@@ -40,9 +40,17 @@ class RateLimited(OperationError):
         self.retry_after = retry_after
 
 
+class DeviceLocked(UnauthenticatedError):
+    """The device token belongs to a locked device (HTTP 401, code ``device_locked``).
+
+    The client words its own message for this code: run ``keybroker connect`` again.
+    """
+
+
 #: error class -> stable error code; the most specific class listed first wins
 CODES: list[tuple[type[KeybrokerError], str]] = [
     (RateLimited, "rate_limited"),
+    (DeviceLocked, "device_locked"),
     (UnauthenticatedError, "not_authenticated"),
     (PermissionDeniedError, "forbidden"),
     (NotFoundError, "not_found"),

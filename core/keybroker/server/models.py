@@ -91,6 +91,7 @@ class Identity(BaseModel):
     is_admin: bool
     credential_kind: str = Field(description="session, device or api_key")
     expires_at: datetime | None = Field(description="null: until revoked")
+    device_id: str | None = Field(default=None, description="the device, for a device token")
 
 
 class SessionIssued(BaseModel):

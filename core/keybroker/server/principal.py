@@ -31,6 +31,7 @@ class Principal:
     credential_id: str
     credential_kind: CredentialKind
     expires_at: datetime | None
+    device_id: str | None = None  # the authorized device, for a device token
 
     @property
     def is_service_account(self) -> bool:

@@ -137,3 +137,55 @@ audit_log = Table(
     Index("ix_audit_log_action_id", "action", "id"),
     Index("ix_audit_log_at", "at"),
 )
+
+#: a pending OAuth device authorization (RFC 8628): its codes stored only as keyed hashes
+device_authorizations = Table(
+    "device_authorizations",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("device_code_hash", String(64), nullable=False),
+    Column("user_code_hash", String(64), nullable=False),
+    Column("client_id", String(64), nullable=False),
+    Column("hostname", String(255), nullable=False),  # as the client said: untrusted text
+    Column("os", String(255), nullable=False),
+    Column("client_version", String(64), nullable=False),
+    Column("client_ip", String(64), nullable=True),
+    Column("created", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    Column("poll_interval", Integer, nullable=False),  # seconds; grows by 5 at each slow_down
+    Column("last_polled", Timestamp, nullable=True),
+    Column("status", String(16), nullable=False),  # pending, approved, denied, issued
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
+    Column("trusted", Boolean, nullable=True),
+    Column("decided", Timestamp, nullable=True),
+    Column("device_id", String(36), ForeignKey("devices.id", ondelete="SET NULL"), nullable=True),
+    UniqueConstraint("device_code_hash", name="uq_device_authorizations_device_code"),
+    UniqueConstraint("user_code_hash", name="uq_device_authorizations_user_code"),
+    Index("ix_device_authorizations_client_ip_created", "client_ip", "created"),
+    Index("ix_device_authorizations_expires_at", "expires_at"),
+)
+
+#: a signed-in browser session of the device pages (short-lived; never an API credential)
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("token_hash", String(64), nullable=False),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    Column("client_ip", String(64), nullable=True),
+    UniqueConstraint("token_hash", name="uq_web_sessions_token_hash"),
+    Index("ix_web_sessions_expires_at", "expires_at"),
+)
+
+#: wrong user codes typed on the device pages, per account and per address, across replicas
+user_code_failures = Table(
+    "user_code_failures",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("scope", String(8), nullable=False),  # "user" or "address"
+    Column("subject", String(64), nullable=False),  # the account id, or the address
+    Column("at", Timestamp, nullable=False),
+    Index("ix_user_code_failures_subject_at", "scope", "subject", "at"),
+)

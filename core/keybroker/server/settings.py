@@ -23,6 +23,15 @@ ADDRESS_FAILURES_ENV = "KEYBROKER_SERVER_SIGN_IN_FAILURES_PER_ADDRESS"
 FAILURE_WINDOW_ENV = "KEYBROKER_SERVER_SIGN_IN_WINDOW_SECONDS"
 FORWARDED_ALLOW_IPS_ENV = "KEYBROKER_SERVER_FORWARDED_ALLOW_IPS"
 POOL_SIZE_ENV = "KEYBROKER_SERVER_DB_POOL_SIZE"
+PUBLIC_URL_ENV = "KEYBROKER_SERVER_PUBLIC_URL"
+DEVICE_CODE_SECONDS_ENV = "KEYBROKER_SERVER_DEVICE_CODE_SECONDS"
+DEVICE_POLL_INTERVAL_ENV = "KEYBROKER_SERVER_DEVICE_POLL_INTERVAL_SECONDS"
+TRUSTED_DEVICE_DAYS_ENV = "KEYBROKER_SERVER_TRUSTED_DEVICE_DAYS"
+DEVICE_HOURS_ENV = "KEYBROKER_SERVER_DEVICE_HOURS"
+DEVICE_REQUESTS_ENV = "KEYBROKER_SERVER_DEVICE_REQUESTS_PER_ADDRESS"
+USER_CODE_FAILURES_USER_ENV = "KEYBROKER_SERVER_USER_CODE_FAILURES_PER_USER"
+USER_CODE_FAILURES_ADDRESS_ENV = "KEYBROKER_SERVER_USER_CODE_FAILURES_PER_ADDRESS"
+WEB_SESSION_MINUTES_ENV = "KEYBROKER_SERVER_WEB_SESSION_MINUTES"
 
 SUPPORTED_SCHEMES = ("sqlite", "postgresql+psycopg", "mysql+pymysql")
 
@@ -49,6 +58,29 @@ def _int_env(name: str, default: int, minimum: int = 1) -> int:
     return value
 
 
+def _public_url_env() -> str | None:
+    """``KEYBROKER_SERVER_PUBLIC_URL`` checked: http(s), a host, no query, fragment or user."""
+    from urllib.parse import urlsplit
+
+    text = os.environ.get(PUBLIC_URL_ENV, "").strip()
+    if not text:
+        return None
+    parts = urlsplit(text)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or parts.username
+        or parts.password
+    ):
+        raise UsageError(
+            f"{PUBLIC_URL_ENV} must be the URL clients reach the server at, like "
+            f"https://keybroker.example.com (no query, fragment or user), not '{text[:100]}'"
+        )
+    return text.rstrip("/")
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     """Resolved server settings; :meth:`from_env` reads them from the environment."""
@@ -64,6 +96,15 @@ class ServerSettings:
     sign_in_window_seconds: int = 900
     forwarded_allow_ips: str = ""
     pool_size: int = 10
+    public_url: str | None = None
+    device_code_seconds: int = 600
+    device_poll_interval_seconds: int = 5
+    trusted_device_days: int = 30
+    device_hours: int = 24
+    device_requests_per_address: int = 30
+    user_code_failures_per_user: int = 10
+    user_code_failures_per_address: int = 30
+    web_session_minutes: int = 15
 
     @classmethod
     def from_env(cls) -> ServerSettings:
@@ -81,6 +122,15 @@ class ServerSettings:
             sign_in_window_seconds=_int_env(FAILURE_WINDOW_ENV, 900),
             forwarded_allow_ips=os.environ.get(FORWARDED_ALLOW_IPS_ENV, "").strip(),
             pool_size=_int_env(POOL_SIZE_ENV, 10),
+            public_url=_public_url_env(),
+            device_code_seconds=_int_env(DEVICE_CODE_SECONDS_ENV, 600),
+            device_poll_interval_seconds=_int_env(DEVICE_POLL_INTERVAL_ENV, 5),
+            trusted_device_days=_int_env(TRUSTED_DEVICE_DAYS_ENV, 30),
+            device_hours=_int_env(DEVICE_HOURS_ENV, 24),
+            device_requests_per_address=_int_env(DEVICE_REQUESTS_ENV, 30),
+            user_code_failures_per_user=_int_env(USER_CODE_FAILURES_USER_ENV, 10),
+            user_code_failures_per_address=_int_env(USER_CODE_FAILURES_ADDRESS_ENV, 30),
+            web_session_minutes=_int_env(WEB_SESSION_MINUTES_ENV, 15),
         )
 
     @property

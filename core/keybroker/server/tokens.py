@@ -25,6 +25,8 @@ class CredentialKind(StrEnum):
     SESSION = "session"
     DEVICE = "device"
     API_KEY = "api_key"
+    #: a signed-in browser session of the device pages: audited, never a bearer credential
+    WEB = "web"
 
 
 PREFIXES = {
