@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from keybroker.cli.render import emit_data, humanize, output_option
+from keybroker.cli.render import emit_data, humanize, line, output_option
 from keybroker.errors import KeybrokerError, UsageError
 
 
@@ -41,8 +41,16 @@ def _expiry_text(expires_at: datetime | None) -> str:
 
 @click.command("connect")
 @click.option("--url", required=True, help="The server, e.g. https://keybroker.example.com")
-@click.option("--username", required=True, help="Your user name on the server.")
+@click.option(
+    "--username",
+    help="Sign in with this user name and a password instead of in a web browser.",
+)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option(
+    "--no-browser",
+    is_flag=True,
+    help="Do not open a web browser: show the URL and code to use on another machine.",
+)
 @click.option(
     "--ca-file",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
@@ -50,15 +58,37 @@ def _expiry_text(expires_at: datetime | None) -> str:
 )
 @click.option("--allow-http", is_flag=True, help="Allow plain http:// to a non-loopback host.")
 def connect(
-    url: str, username: str, password_stdin: bool, ca_file: Path | None, allow_http: bool
+    url: str,
+    username: str | None,
+    password_stdin: bool,
+    no_browser: bool,
+    ca_file: Path | None,
+    allow_http: bool,
 ) -> None:
-    """Sign in to a keybroker server; later commands use it until 'keybroker disconnect'."""
+    """Sign in to a keybroker server; later commands use it until 'keybroker disconnect'.
+
+    Without --username, this device is authorized in a web browser: sign in there,
+    check the code and approve (trusting the device gives it 30 days instead of 24
+    hours, by default). The browser opens by itself when this machine has a display.
+    """
     from keybroker.remote.http import ServerClient
     from keybroker.remote.session import ServerSession, load_session, save_session
 
     settings = _settings()
     ca = str(ca_file.resolve()) if ca_file else None
+    if username is None and password_stdin:
+        raise UsageError(
+            "--password-stdin needs --username; without both, connect signs in in a browser"
+        )
     client = ServerClient(url, timeout=settings.timeout_seconds, ca_file=ca, allow_http=allow_http)
+    if username is None:
+        from keybroker.cli.device_login import connect_with_browser
+
+        with client:
+            connect_with_browser(
+                client, open_browser=not no_browser, ca_file=ca, allow_http=allow_http
+            )
+        return
     password = read_password(password_stdin, f"Password for {username}")
     with client:
         answer = client.post("/api/v1/auth/sign-in", {"username": username, "password": password})
@@ -142,12 +172,26 @@ def status(output: str) -> None:
         "credential": identity["credential_kind"],
         "expires_at": expires,
     }
+    device = None
+    if identity.get("device_id"):
+        from keybroker.cli.device_login import _device
+
+        with session.client(settings.timeout_seconds) as client:
+            device = _device(client, identity["device_id"])
+    if device is not None:
+        data["device"] = device
     if output != "table":
         emit_data(data, output)
         return
     role = " (admin)" if identity["is_admin"] else ""
     click.echo(f"Server:  {session.url}")
-    click.echo(f"User:    {identity['name']}{role}")
+    click.echo(f"User:    {line(identity['name'])}{role}")
+    if device is not None:
+        trust = "trusted" if device.get("trusted") else "not trusted"
+        click.echo(
+            f"Device:  {line(device.get('hostname') or '(no name)')} ({trust}; "
+            f"id {line(str(device.get('id')))})"
+        )
     click.echo(f"Access:  {identity['credential_kind']} token that {_expiry_text(expires_at)}")
 
 

@@ -37,6 +37,7 @@ LAZY_COMMANDS = {
     "status": ("keybroker.cli.connection", "status"),
     "user": ("keybroker.cli.users", "user"),
     "audit": ("keybroker.cli.audit", "audit"),
+    "authorized-device": ("keybroker.cli.devices", "authorized_device"),
     "server": ("keybroker.cli.server", "server"),
 }
 

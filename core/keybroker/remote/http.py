@@ -181,6 +181,31 @@ class ServerClient:
         """DELETE ``path``."""
         return self.request("DELETE", path)
 
+    def post_form(self, path: str, fields: dict[str, str]) -> tuple[int, dict[str, str], Any]:
+        """POST ``fields`` form-encoded, as OAuth endpoints take them; the status, headers
+        and decoded JSON, with OAuth's error answers left to the caller.
+
+        An answer in keybroker's own error shape (a 404 from a server without these
+        endpoints, a 503) is raised as its error class, as :meth:`request` does.
+        """
+        headers = {
+            "Accept": "application/json",
+            "User-Agent": f"keybroker/{__version__}",
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
+        status, response_headers, data = self._send(
+            "POST", self._base_path + path, urlencode(fields).encode(), headers
+        )
+        try:
+            decoded = json.loads(data) if data else None
+        except ValueError:
+            decoded = None
+        if isinstance(decoded, dict) and isinstance(decoded.get("error"), str):
+            return status, response_headers, decoded  # an OAuth error (RFC 6749 §5.2)
+        if 200 <= status < 300 and isinstance(decoded, dict):
+            return status, response_headers, decoded
+        return status, response_headers, self._decode(status, response_headers, data)
+
     def pages(
         self, path: str, params: dict[str, Any] | None = None, *, limit: int | None = None
     ) -> Iterator[dict[str, Any]]:
@@ -341,6 +366,11 @@ class ServerClient:
             request_id = error.get("request_id")
             suffix = f" (request id {request_id})" if request_id else ""
             raise ServerError(f"the server failed: {message}{suffix}", status, request_id)
+        if error.get("code") == "device_locked":
+            raise UnauthenticatedError(
+                f"this device was locked on {self.url}; run 'keybroker connect --url "
+                f"{self.url}' to authorize it again"
+            )
         parameter = error.get("parameter")
         cls = _ERRORS_BY_CODE.get(str(error.get("code"))) or _ERRORS_BY_STATUS.get(status)
         if cls is None:

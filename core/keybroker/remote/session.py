@@ -149,7 +149,7 @@ def current_session(settings: Settings) -> ServerSession | None:
         return stored
     raise UsageError(
         f"KEYBROKER_STORE_URL names the server {url} but there is no session for it; "
-        f"run 'keybroker connect --url {url} --username NAME' or set {TOKEN_FILE_ENV}"
+        f"run 'keybroker connect --url {url}' or set {TOKEN_FILE_ENV}"
     )
 
 
@@ -158,7 +158,6 @@ def require_session(settings: Settings) -> ServerSession:
     session = current_session(settings)
     if session is None:
         raise UsageError(
-            "not connected to a keybroker server; run "
-            "'keybroker connect --url URL --username NAME --password-stdin' first"
+            "not connected to a keybroker server; run 'keybroker connect --url URL' first"
         )
     return session
