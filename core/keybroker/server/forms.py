@@ -2,8 +2,10 @@
 
 OAuth requests (RFC 6749 §3.2, RFC 8628 §3.1 and §3.4) and the device pages' forms
 are form-encoded. The body is read up to a small limit (a larger one is refused
-before it is all in memory), must be UTF-8 once percent-decoded, and may not name
-a parameter twice (RFC 6749 §3.1: parameters "MUST NOT be included more than once").
+before it is all in memory) and must be UTF-8 once percent-decoded. Only the
+fields the caller knows are returned: others are ignored (RFC 6749 §3.1: "MUST
+ignore unrecognized request parameters"), and a known one given twice is refused
+(parameters "MUST NOT be included more than once").
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ class FormError(Exception):
         self.parameter = parameter
 
 
-async def read_form(request: Request) -> dict[str, str]:
-    """The fields of a form-encoded request body."""
+async def read_form(request: Request, known: frozenset[str]) -> dict[str, str]:
+    """The ``known`` fields of a form-encoded request body."""
     media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media_type != FORM_TYPE:
         raise FormError(f"the request body must be {FORM_TYPE}")
@@ -38,11 +40,11 @@ async def read_form(request: Request) -> dict[str, str]:
         body += chunk
         if len(body) > MAX_FORM_BYTES:
             raise FormError(f"the request body is larger than {MAX_FORM_BYTES} bytes")
-    return parse_form(bytes(body))
+    return parse_form(bytes(body), known)
 
 
-def parse_form(body: bytes) -> dict[str, str]:
-    """The fields of a form-encoded body; ``FormError`` for a malformed one."""
+def parse_form(body: bytes, known: frozenset[str]) -> dict[str, str]:
+    """The ``known`` fields of a form-encoded body; ``FormError`` for a malformed one."""
     try:
         text = body.decode("ascii")
         pairs = parse_qsl(
@@ -58,7 +60,9 @@ def parse_form(body: bytes) -> dict[str, str]:
         raise FormError(f"the request body has more than {MAX_FIELDS} fields") from None
     fields: dict[str, str] = {}
     for name, value in pairs:
+        if name not in known:
+            continue
         if name in fields:
-            raise FormError(f"{name[:40]} is given more than once", parameter=name[:40])
+            raise FormError(f"{name} is given more than once", parameter=name)
         fields[name] = value
     return fields

@@ -42,6 +42,8 @@ WRONG_CODE = (
     "That code is not valid, or it has expired or was already used. Check the code your "
     "terminal shows, or run 'keybroker connect' again for a new one."
 )
+#: every field of every form of the pages
+FORM_FIELDS = frozenset({"csrf_token", "username", "password", "user_code", "decision", "trust"})
 FORM_EXPIRED = (
     "This form has expired or did not come from this site (cookies must be enabled). "
     "Go back, reload the page and try again."
@@ -129,7 +131,7 @@ def _shown_code(text: str) -> str:
 async def _form(request: Request, context: Context, visit: Visit) -> dict[str, str] | Response:
     """The POSTed form when its CSRF token belongs to the session; else an answer to send."""
     try:
-        fields = await read_form(request)
+        fields = await read_form(request, FORM_FIELDS)
     except FormError as exc:
         return _answer(
             visit, pages.problem_page(_frame(context, visit), "Bad request", exc.message), 400

@@ -86,7 +86,14 @@ def oauth_error(exc: OAuthError) -> JSONResponse:
     )
 
 
-async def _oauth_form(request: Request) -> dict[str, str]:
+#: the parameters each endpoint reads (RFC 8628 §3.1 and §3.4, and the device's details)
+AUTHORIZATION_FIELDS = frozenset(
+    {"client_id", "client_secret", "scope", "hostname", "os", "client_version"}
+)
+TOKEN_FIELDS = frozenset({"grant_type", "device_code", "client_id", "client_secret"})
+
+
+async def _oauth_form(request: Request, known: frozenset[str]) -> dict[str, str]:
     """The request's form, refusing client authentication a public client cannot do."""
     if request.headers.get("authorization", "").lower().startswith("basic"):
         raise OAuthError(
@@ -95,7 +102,7 @@ async def _oauth_form(request: Request) -> dict[str, str]:
             status=401,
         )
     try:
-        fields = await read_form(request)
+        fields = await read_form(request, known)
     except FormError as exc:
         raise OAuthError("invalid_request", exc.message) from None
     if "client_secret" in fields:
@@ -147,7 +154,7 @@ async def device_authorization(request: Request, context: Context) -> JSONRespon
     ``verification_uri``. Besides ``client_id``, the client may describe itself with
     ``hostname``, ``os`` and ``client_version`` (shown to the person who approves)."""
     try:
-        fields = await _oauth_form(request)
+        fields = await _oauth_form(request, AUTHORIZATION_FIELDS)
         client_id = check_client(fields.get("client_id"))
         if fields.get("scope"):
             raise OAuthError("invalid_scope", "this server has no scopes: leave scope out")
@@ -189,7 +196,7 @@ async def token(request: Request, context: Context) -> JSONResponse:
     on), ``access_denied``, ``expired_token``; ``invalid_grant`` for an unknown or
     already used device code."""
     try:
-        fields = await _oauth_form(request)
+        fields = await _oauth_form(request, TOKEN_FIELDS)
         grant_type = fields.get("grant_type")
         if not grant_type:
             raise OAuthError("invalid_request", "grant_type is missing")
