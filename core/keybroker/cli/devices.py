@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -10,6 +11,7 @@ import click
 
 from keybroker.cli.connection import server_client
 from keybroker.cli.render import emit_data, expires_in, line, output_option, table, timestamp
+from keybroker.errors import UsageError
 
 DEVICE_COLUMNS = [
     "ID",
@@ -25,7 +27,15 @@ DEVICE_COLUMNS = [
 
 
 def _path(device_id: str) -> str:
-    return f"/api/v1/devices/{quote(device_id, safe='')}"
+    """The API path of a device; an id that cannot be one is refused here."""
+    try:
+        canonical = str(uuid.UUID(device_id))
+    except ValueError:
+        raise UsageError(
+            f"'{line(device_id[:60])}' is not a device id; 'keybroker authorized-device list' "
+            "shows them"
+        ) from None
+    return f"/api/v1/devices/{quote(canonical, safe='')}"
 
 
 def _time(value: Any) -> datetime | None:
