@@ -174,10 +174,14 @@ class WaitingConnect:
             self.process.communicate(timeout=10)
 
 
-def start_connect(url: str, env: dict[str, str], *extra: str) -> WaitingConnect:
-    """Start ``keybroker connect --no-browser`` and read the code it shows from its stderr."""
+def start_connect(
+    url: str, env: dict[str, str], *extra: str, browser: bool = False
+) -> WaitingConnect:
+    """Start ``keybroker connect`` (``--no-browser`` unless ``browser``) and read the code it
+    shows from its stderr."""
+    flags = [] if browser else ["--no-browser"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "keybroker", "connect", "--url", url, "--no-browser", *extra],
+        [sys.executable, "-m", "keybroker", "connect", "--url", url, *flags, *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
@@ -197,7 +201,7 @@ def start_connect(url: str, env: dict[str, str], *extra: str) -> WaitingConnect:
     shown = "".join(lines)
     code = re.search(r"^\s{4}([A-Z]{4}-[A-Z]{4})$", shown, re.M)
     uri = re.search(r"^\s{4}(http\S+)$", shown, re.M)
-    complete = re.search(r"open (http\S+user_code=\S+?)\.?$", shown, re.M)
+    complete = re.search(r"(?:Or open|Opened) (http\S+?user_code=[A-Z]{4}-[A-Z]{4})", shown)
     if not (code and uri and complete):
         process.kill()
         out, err = process.communicate(timeout=10)
