@@ -271,3 +271,22 @@ def test_the_browser_opens_only_where_there_is_a_display(
     waiting.stop()
     assert "Opened " in "".join(waiting.output)
     assert opened.read_text().strip() == waiting.verification_uri_complete
+
+
+def test_a_browser_session_ends_with_a_new_password_or_a_deactivation(
+    server: RunningServer,
+) -> None:
+    admin = server.sign_in("admin", ADMIN_PASSWORD)
+    assert (
+        server.request("POST", "/api/v1/users", {"name": "erin", "password": PASSWORD}, admin)[0]
+        == 201
+    )
+    visitor = PageVisitor(server.url)
+    assert visitor.sign_in("erin", PASSWORD) == 200
+    assert "Signed in as <strong>erin</strong>" in visitor.get("/device")[2]
+    new_password = {"password": PASSWORD + "-new"}
+    assert server.request("PATCH", "/api/v1/users/erin", new_password, admin)[0] == 200
+    assert "<h1>Sign in</h1>" in visitor.get("/device")[2]
+    assert visitor.sign_in("erin", PASSWORD + "-new") == 200
+    assert server.request("PATCH", "/api/v1/users/erin", {"active": False}, admin)[0] == 200
+    assert "<h1>Sign in</h1>" in visitor.get("/device")[2]

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from keybroker import __version__
-from keybroker.errors import OperationError
+from keybroker.errors import NotFoundError, OperationError
 
 if TYPE_CHECKING:
     from keybroker.remote.http import ServerClient
@@ -107,9 +107,15 @@ def _seconds(value: Any, name: str, default: int | None = None) -> int:
 
 def request_authorization(client: ServerClient, device: dict[str, str]) -> DeviceAuthorization:
     """Start a device authorization (RFC 8628 §3.1) for this machine."""
-    status, _headers, answer = client.post_form(
-        DEVICE_AUTHORIZATION_PATH, {"client_id": CLIENT_ID, **device}
-    )
+    try:
+        status, _headers, answer = client.post_form(
+            DEVICE_AUTHORIZATION_PATH, {"client_id": CLIENT_ID, **device}
+        )
+    except NotFoundError:
+        raise DeviceAuthorizationFailed(
+            f"{client.url} offers no browser sign-in (an older keybroker server?); connect "
+            "with --username instead"
+        ) from None
     if status != 200 or not isinstance(answer, dict) or "device_code" not in answer:
         raise _oauth_failure(answer, status, "to start a browser sign-in")
     device_code, user_code = answer.get("device_code"), answer.get("user_code")

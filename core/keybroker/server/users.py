@@ -150,11 +150,11 @@ class UserService:
     ) -> UserInfo:
         """Change a user. Nobody may deactivate or demote themselves (no admin lock-out).
 
-        A new password ends the user's sessions.
+        A new password ends the user's sessions (API and browser).
         """
         from sqlalchemy import delete, update
 
-        from keybroker.server.schema import credentials, users
+        from keybroker.server.schema import credentials, users, web_sessions
 
         row = self._row(name)
         if row.id == acting.user_id and (is_admin is False or active is False):
@@ -184,6 +184,7 @@ class UserService:
                         credentials.c.user_id == row.id, credentials.c.kind == "session"
                     )
                 )
+                connection.execute(delete(web_sessions).where(web_sessions.c.user_id == row.id))
         return self.get(name)
 
     def delete(self, name: str, acting: Principal) -> UserInfo:
