@@ -113,8 +113,8 @@ def request_authorization(client: ServerClient, device: dict[str, str]) -> Devic
         )
     except NotFoundError:
         raise DeviceAuthorizationFailed(
-            f"{client.url} offers no browser sign-in (an older keybroker server?); connect "
-            "with --username instead"
+            f"{client.url} offers no browser sign-in (an older keybroker server?); run "
+            f"'keybroker connect --url {client.url} --username NAME' instead"
         ) from None
     if status != 200 or not isinstance(answer, dict) or "device_code" not in answer:
         raise _oauth_failure(answer, status, "to start a browser sign-in")
