@@ -94,19 +94,15 @@ def _frame(context: Context, visit: Visit) -> pages.Frame:
 
 
 def _answer(
-    visit: Visit,
-    content: str,
-    status: int = 200,
-    *,
-    retry_after: int | None = None,
-    max_age: int | None = None,
+    visit: Visit, content: str, status: int = 200, *, retry_after: int | None = None
 ) -> HTMLResponse:
+    """A page with the security headers (and the visit's new cookie, if it was given one)."""
     headers = dict(pages.SECURITY_HEADERS)
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
     response = HTMLResponse(content, status_code=status, headers=headers)
     if visit.issue_cookie:
-        _set_cookie(response, visit, max_age)
+        _set_cookie(response, visit, None)  # a browser-session cookie
     return response
 
 
