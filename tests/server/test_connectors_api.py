@@ -316,3 +316,22 @@ def test_the_service_password_never_leaks(team: Team, server: RunningServer) -> 
         for path in server.data_dir.iterdir():
             assert SERVICE_PASSWORD.encode() not in path.read_bytes(), path
         assert database.exists()
+
+
+def test_names_sort_and_page_by_code_point_on_every_database(team: Team) -> None:
+    names = ["b-2", "B-2", "b.2", "b_2", "b2", "Zb", "0b", "bb"]
+    for name in names:
+        status, body = _register(team.alice, team, name, verify=False, labels={"order": "x"})
+        assert status == 201, body
+    seen: list[str] = []
+    cursor = ""
+    while True:
+        status, page = team.alice.call("GET", f"/connectors?label=order%3Dx&limit=3{cursor}")
+        assert status == 200, page
+        seen += _names(page)
+        if page["next_cursor"] is None:
+            break
+        cursor = f"&cursor={page['next_cursor']}"
+    assert seen == sorted(names)  # "0b", "B-2", "Zb", "b-2", "b.2", "b2", "b_2", "bb"
+    status, page = team.alice.call("GET", "/connectors?name=B&limit=50")
+    assert _names(page) == ["B-2"]  # a name filter compares case and all
