@@ -1,4 +1,4 @@
-"""``keybroker server up|migrate``: run the team server (needs the ``server`` extra)."""
+"""``keybroker server up|migrate|rotate-key``: run the team server (needs the ``server`` extra)."""
 
 from __future__ import annotations
 
