@@ -213,3 +213,26 @@ def test_issuing_is_audited_with_the_caller_and_the_resource(team: Team) -> None
 def test_the_local_caller_owns_everything_in_its_store(team: Team) -> None:
     local = team.as_("somebody-else", admin=True, kind=CallerKind.LOCAL)
     assert local.get("alice-private", show_secrets=True).secret_values() == [SECRET]
+
+
+def test_a_server_refuses_auth_methods_that_use_its_own_environment(tmp_path: Path) -> None:
+    from keybroker.connector import RegisterRequest
+
+    settings = Settings(config_dir=tmp_path / "kb", timeout_seconds=2.0)
+    store = MemoryConnectorStore()
+    server = LocalOperations(
+        store=store, settings=settings, caller=Caller(name="alice"), environment_credentials=False
+    )
+    ambient = RegisterRequest(
+        name="ambient", connector_type="aws", auth_method="implicit", verify=False
+    )
+    with pytest.raises(PermissionDeniedError, match="environment of the server") as caught:
+        server.register(ambient)
+    assert caught.value.parameter == "auth_method"
+    assert store.list() == []
+    # one registered where it was allowed is not used where it is not
+    LocalOperations(store=store, settings=settings, caller=Caller(name="alice")).register(
+        ambient.model_copy(update={"attributes": {"region": "eu-west-1"}})
+    )
+    with pytest.raises(PermissionDeniedError, match="environment of the server"):
+        server.issue_client("ambient", resource_type="s3-bucket", resource_id="s3://b")

@@ -161,6 +161,8 @@ def test_a_failed_verification_stores_nothing(team: Team) -> None:
         ({"name": "x", "connector_type": "nosuchtype"}, "connector_type"),
         ({"name": "x", "connector_type": "httpbasic", "auto_configure": True}, "auto_configure"),
         ({"name": "x", "connector_type": "httpbasic", "attributes": {"url": 3}}, "attributes"),
+        # the server's own cloud credentials are not for its users (unless its admin says so)
+        ({"name": "x", "connector_type": "aws", "auth_method": "implicit"}, "auth_method"),
     ],
 )
 def test_bad_registrations_are_4xx_naming_the_field(

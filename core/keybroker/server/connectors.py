@@ -59,6 +59,8 @@ class ConnectorBackend:
         audit: AuditLog,
         registry: PluginRegistry | None = None,
         settings: Settings | None = None,
+        *,
+        environment_credentials: bool = False,
     ) -> None:
         from keybroker.registry import PluginRegistry
         from keybroker.settings import Settings
@@ -71,6 +73,7 @@ class ConnectorBackend:
         self.audit = audit
         self.registry = registry or PluginRegistry()
         self.settings = settings or Settings.from_env()
+        self.environment_credentials = environment_credentials
 
     def for_request(self, principal: Principal, client_ip: str | None) -> RequestConnectors:
         """The connector service for one request of ``principal``.
@@ -86,5 +89,6 @@ class ConnectorBackend:
             settings=self.settings,
             caller=caller_of(principal),
             audit_sinks=[self.audit.sink(principal, client_ip), open_hook_sink(self.registry)],
+            environment_credentials=self.environment_credentials,
         )
         return RequestConnectors(operations, self.registry)

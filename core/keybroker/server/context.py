@@ -85,7 +85,12 @@ class ServerContext:
                 keys.token_hash_key,
                 timedelta(minutes=settings.web_session_minutes),
             ),
-            connectors=ConnectorBackend(engine, keys.encryption_key, audit),
+            connectors=ConnectorBackend(
+                engine,
+                keys.encryption_key,
+                audit,
+                environment_credentials=settings.allow_environment_credentials,
+            ),
             hasher=hasher,
         )
 

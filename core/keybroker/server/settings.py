@@ -32,6 +32,7 @@ DEVICE_REQUESTS_ENV = "KEYBROKER_SERVER_DEVICE_REQUESTS_PER_ADDRESS"
 USER_CODE_FAILURES_USER_ENV = "KEYBROKER_SERVER_USER_CODE_FAILURES_PER_USER"
 USER_CODE_FAILURES_ADDRESS_ENV = "KEYBROKER_SERVER_USER_CODE_FAILURES_PER_ADDRESS"
 WEB_SESSION_MINUTES_ENV = "KEYBROKER_SERVER_WEB_SESSION_MINUTES"
+ENVIRONMENT_CREDENTIALS_ENV = "KEYBROKER_SERVER_ALLOW_ENVIRONMENT_CREDENTIALS"
 
 SUPPORTED_SCHEMES = ("sqlite", "postgresql+psycopg", "mysql+pymysql")
 
@@ -56,6 +57,16 @@ def _int_env(name: str, default: int, minimum: int = 1) -> int:
     if value < minimum:
         raise UsageError(f"{name} must be a whole number of at least {minimum}, not '{text}'")
     return value
+
+
+def _bool_env(name: str) -> bool:
+    """A true/false variable (unset: false); anything else is refused."""
+    text = os.environ.get(name, "").strip().lower()
+    if text in ("", "0", "false", "no"):
+        return False
+    if text in ("1", "true", "yes"):
+        return True
+    raise UsageError(f"{name} must be true or false, not '{text[:32]}'")
 
 
 def _public_url_env() -> str | None:
@@ -105,6 +116,7 @@ class ServerSettings:
     user_code_failures_per_user: int = 10
     user_code_failures_per_address: int = 30
     web_session_minutes: int = 15
+    allow_environment_credentials: bool = False
 
     @classmethod
     def from_env(cls) -> ServerSettings:
@@ -131,6 +143,7 @@ class ServerSettings:
             user_code_failures_per_user=_int_env(USER_CODE_FAILURES_USER_ENV, 10),
             user_code_failures_per_address=_int_env(USER_CODE_FAILURES_ADDRESS_ENV, 30),
             web_session_minutes=_int_env(WEB_SESSION_MINUTES_ENV, 15),
+            allow_environment_credentials=_bool_env(ENVIRONMENT_CREDENTIALS_ENV),
         )
 
     @property

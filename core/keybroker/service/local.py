@@ -71,6 +71,9 @@ class LocalOperations:
     that type-only operations never touch a database. ``caller`` (default: the
     operating-system user) owns what it registers and is the actor of audit
     events; ``audit_sinks`` default to the plugins' ``audit_event`` hook.
+    ``environment_credentials`` false refuses auth methods that take
+    credentials from the environment of the process running them (a team
+    server whose administrator did not allow them).
     """
 
     def __init__(
@@ -80,8 +83,11 @@ class LocalOperations:
         settings: Settings | None = None,
         caller: Caller | None = None,
         audit_sinks: Sequence[AuditSink] | None = None,
+        *,
+        environment_credentials: bool = True,
     ) -> None:
         self.settings = settings or Settings.from_env()
+        self.environment_credentials = environment_credentials
         self.registry = registry or PluginRegistry()
         self.caller = caller or Caller.local()
         self.catalog = TypeCatalog(self.registry)
@@ -229,6 +235,7 @@ class LocalOperations:
                     parameter="auth_method",
                 )
             spec.auth_method = declaration.auth_methods[0].auth_method
+        self._check_environment_use(spec.declaration, spec.auth_method)
         connector, config = self.builder.build(spec)
         report = None
         if request.verify:
@@ -381,6 +388,7 @@ class LocalOperations:
         spec = merge_update(current, request, declaration)
         if request.shared is not None:
             spec.shared = request.shared
+        self._check_environment_use(spec.declaration, spec.auth_method)
         connector, config = self.builder.build(spec)
         if (request.attributes or request.auth_method) and self._keeps_secrets_of(
             current, connector
@@ -430,7 +438,22 @@ class LocalOperations:
         """A connector with its secrets, its type's declaration and its validated config."""
         connector = self._load(name_or_id, action, resource_type, resource_id)
         declaration = self.registry.declaration(connector.connector_type)
+        self._check_environment_use(declaration, connector.auth_method)
         return connector, declaration, auth_config(declaration, connector)
+
+    def _check_environment_use(self, declaration: ConnectorType, auth_method: str) -> None:
+        """Refuse an auth method using this process's own environment, unless allowed."""
+        if self.environment_credentials:
+            return
+        method = next((m for m in declaration.auth_methods if m.auth_method == auth_method), None)
+        if method is not None and method.server_opt_in:
+            raise PermissionDeniedError(
+                f"auth method '{auth_method}' of connector type '{declaration.connector_type}' "
+                "takes credentials from the environment of the server itself, which this "
+                "server does not allow; use another auth method (its administrator may allow "
+                "it with KEYBROKER_SERVER_ALLOW_ENVIRONMENT_CREDENTIALS=true)",
+                parameter="auth_method",
+            )
 
     def verify(
         self,
