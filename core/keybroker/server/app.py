@@ -221,6 +221,7 @@ def create_app(settings: ServerSettings | None = None, *, prepare: bool = True) 
         devices,
         health,
         oauth,
+        service_accounts,
         users,
     )
 
@@ -258,6 +259,7 @@ def create_app(settings: ServerSettings | None = None, *, prepare: bool = True) 
     for module in (auth, users, audit, connectors):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(devices.router, prefix=API_PREFIX)
+    app.include_router(service_accounts.router, prefix=API_PREFIX)
     app.include_router(oauth.router, prefix=API_PREFIX)
     app.include_router(oauth.well_known)
     app.include_router(device_pages.router)

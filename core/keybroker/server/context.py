@@ -11,12 +11,15 @@ from keybroker.errors import StoreError
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from keybroker.server.api_key_limits import ApiKeyLimiter
+    from keybroker.server.api_keys import ApiKeyService
     from keybroker.server.audit import AuditLog
     from keybroker.server.credentials import CredentialService
     from keybroker.server.device_flow import DeviceFlow
     from keybroker.server.devices import DeviceService
     from keybroker.server.keys import ServerKeys
     from keybroker.server.ratelimit import SignInLimiter
+    from keybroker.server.service_accounts import ServiceAccountService
     from keybroker.server.settings import ServerSettings
     from keybroker.server.tokens import TokenHasher
     from keybroker.server.users import UserService
@@ -40,16 +43,22 @@ class ServerContext:
     devices: DeviceService
     device_flow: DeviceFlow
     web_sessions: WebSessions
+    service_accounts: ServiceAccountService
+    api_keys: ApiKeyService
+    api_key_limiter: ApiKeyLimiter
 
     @classmethod
     def create(cls, settings: ServerSettings) -> ServerContext:
         """Open the database (no query yet) and build the services."""
+        from keybroker.server.api_key_limits import ApiKeyLimiter
+        from keybroker.server.api_keys import ApiKeyService
         from keybroker.server.audit import AuditLog
         from keybroker.server.credentials import CredentialService
         from keybroker.server.database import create_engine
         from keybroker.server.devices import DeviceService
         from keybroker.server.keys import load_keys
         from keybroker.server.ratelimit import SignInLimiter
+        from keybroker.server.service_accounts import ServiceAccountService
         from keybroker.server.tokens import TokenHasher
         from keybroker.server.users import UserService
         from keybroker.server.web_sessions import WebSessions
@@ -59,6 +68,9 @@ class ServerContext:
         hasher = TokenHasher([keys.token_hash_key])
         credentials = CredentialService(engine, hasher, timedelta(hours=settings.session_hours))
         audit = AuditLog(engine)
+        service_accounts = ServiceAccountService(engine, audit)
+        api_keys = ApiKeyService(engine, credentials, service_accounts, audit)
+        service_accounts.keys = api_keys
         return cls(
             settings=settings,
             engine=engine,
@@ -80,6 +92,13 @@ class ServerContext:
                 hasher,
                 keys.token_hash_key,
                 timedelta(minutes=settings.web_session_minutes),
+            ),
+            service_accounts=service_accounts,
+            api_keys=api_keys,
+            api_key_limiter=ApiKeyLimiter(
+                engine,
+                per_address=settings.api_key_failures_per_address,
+                window_seconds=settings.sign_in_window_seconds,
             ),
         )
 

@@ -32,6 +32,7 @@ DEVICE_REQUESTS_ENV = "KEYBROKER_SERVER_DEVICE_REQUESTS_PER_ADDRESS"
 USER_CODE_FAILURES_USER_ENV = "KEYBROKER_SERVER_USER_CODE_FAILURES_PER_USER"
 USER_CODE_FAILURES_ADDRESS_ENV = "KEYBROKER_SERVER_USER_CODE_FAILURES_PER_ADDRESS"
 WEB_SESSION_MINUTES_ENV = "KEYBROKER_SERVER_WEB_SESSION_MINUTES"
+API_KEY_FAILURES_ENV = "KEYBROKER_SERVER_API_KEY_FAILURES_PER_ADDRESS"
 
 SUPPORTED_SCHEMES = ("sqlite", "postgresql+psycopg", "mysql+pymysql")
 
@@ -105,6 +106,7 @@ class ServerSettings:
     user_code_failures_per_user: int = 10
     user_code_failures_per_address: int = 30
     web_session_minutes: int = 15
+    api_key_failures_per_address: int = 30
 
     @classmethod
     def from_env(cls) -> ServerSettings:
@@ -131,6 +133,7 @@ class ServerSettings:
             user_code_failures_per_user=_int_env(USER_CODE_FAILURES_USER_ENV, 10),
             user_code_failures_per_address=_int_env(USER_CODE_FAILURES_ADDRESS_ENV, 30),
             web_session_minutes=_int_env(WEB_SESSION_MINUTES_ENV, 15),
+            api_key_failures_per_address=_int_env(API_KEY_FAILURES_ENV, 30),
         )
 
     @property
