@@ -173,7 +173,7 @@ def test_rotation_without_and_with_retention_across_replicas(
         assert not _works(machine, server, second)
         assert _works(machine, server, third)
     refused = machine.status(b, second)
-    assert "rotated and its retention period has ended" in refused.stderr
+    assert "rotated and its retention has ended" in refused.stderr
     described = keybroker_json("service-account", "api-key", "rotating-bot", "describe", "default")
     assert described["rotated"] is not None and described["retained_until"] is None
 

@@ -149,7 +149,7 @@ def test_rotation_without_and_with_retention(server: RunningServer, admin_token:
     time.sleep(3.5)
     status, body = _whoami(server, second)
     assert status == 401
-    assert "rotated and its retention period has ended" in body["error"]["message"]
+    assert "rotated and its retention has ended" in body["error"]["message"]
     assert _whoami(server, third)[0] == 200
     entries = _audit(server, admin_token, "api_key.rotate")
     assert entries[0]["expires_at"] is not None and entries[1]["expires_at"] is None
