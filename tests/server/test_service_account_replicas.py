@@ -189,7 +189,7 @@ def test_deactivation_and_deletion_hold_at_once_on_every_replica(
     done = keybroker(*key_cmd, "update", "default", "--active", "false")
     assert done.returncode == 0 and "deactivated" in done.stdout
     assert not _works(machine, b, key)
-    assert "API key of 'paused-bot' is deactivated" in machine.status(b, key).stderr
+    assert "API key is deactivated (service account 'paused-bot')" in machine.status(b, key).stderr
     assert keybroker(*key_cmd, "update", "default", "--active", "true").returncode == 0
     assert _works(machine, b, key)
     assert keybroker("service-account", "update", "paused-bot", "--active", "false").returncode == 0

@@ -166,7 +166,10 @@ def test_deactivating_a_key_or_its_account_refuses_it_at_once(
     key_path = f"{SA}/sleeper/api-keys/default"
     assert server.request("PATCH", key_path, {"active": False}, admin_token)[0] == 200
     status, body = _whoami(server, key)
-    assert status == 401 and "API key of 'sleeper' is deactivated" in body["error"]["message"]
+    assert (
+        status == 401
+        and "API key is deactivated (service account 'sleeper')" in body["error"]["message"]
+    )
     assert _whoami(server, spare["key"])[0] == 200  # the other key is untouched
     assert server.request("PATCH", key_path, {"active": True}, admin_token)[0] == 200
     assert _whoami(server, key)[0] == 200
@@ -259,3 +262,24 @@ def test_lists_are_cursor_pages(server: RunningServer, admin_token: str) -> None
     assert seen == ["pg-a", "pg-b", "pg-c"]
     page = server.request("GET", f"{SA}/pg-a/api-keys?limit=2", token=owner)[2]
     assert [k["name"] for k in page["items"]] == ["default", "k1"] and page["next_cursor"]
+
+
+def test_a_service_account_stops_with_its_deactivated_owner(
+    server: RunningServer, admin_token: str
+) -> None:
+    owner = _user(server, admin_token, "steve")
+    key = _create(server, owner, "steve-ci")["key"]
+    assert server.request("PATCH", "/api/v1/users/steve", {"active": False}, admin_token)[0] == 200
+    status, body = _whoami(server, key)
+    assert status == 401
+    assert (
+        "owner 'steve' of the service account 'steve-ci' is deactivated"
+        in (body["error"]["message"])
+    )
+    assert server.request("PATCH", "/api/v1/users/steve", {"active": True}, admin_token)[0] == 200
+    assert _whoami(server, key)[0] == 200
+    # a deleted owner leaves the account to the admins; it keeps working
+    assert server.request("DELETE", "/api/v1/users/steve", token=admin_token)[0] == 204
+    assert _whoami(server, key)[0] == 200
+    status, _, orphan = server.request("GET", f"{SA}/steve-ci", token=admin_token)
+    assert status == 200 and orphan["owner"] is None

@@ -103,8 +103,10 @@ class CredentialService:
 
             from keybroker.server.schema import api_keys, credentials, devices, users
 
+            owners = users.alias("owners")
             joined = (
                 credentials.join(users, users.c.id == credentials.c.user_id)
+                .outerjoin(owners, owners.c.id == users.c.owner_id)
                 .outerjoin(devices, devices.c.id == credentials.c.device_id)
                 .outerjoin(api_keys, api_keys.c.id == credentials.c.api_key_id)
             )
@@ -124,6 +126,8 @@ class CredentialService:
                     users.c.active,
                     devices.c.locked.label("device_locked"),
                     api_keys.c.active.label("key_active"),
+                    owners.c.name.label("owner_name"),
+                    owners.c.active.label("owner_active"),
                 )
                 .select_from(joined)
                 .where(credentials.c.token_hash.in_(bindparam("hashes", expanding=True)))
@@ -153,7 +157,7 @@ class CredentialService:
         if expires_at is not None and expires_at <= now:
             if row.kind == CredentialKind.API_KEY:
                 raise CredentialRefused(
-                    "this API key was rotated and its retention period has ended; use the new key",
+                    "this API key was rotated and its retention has ended; use the new key",
                     row.name,
                     "rotated key past its retention",
                 )
@@ -163,13 +167,21 @@ class CredentialService:
                 "expired",
             )
         if not row.active:
-            what = (
-                "service account" if row.account_kind == AccountKind.SERVICE_ACCOUNT else "account"
-            )
+            machine = row.account_kind == AccountKind.SERVICE_ACCOUNT
             raise CredentialRefused(
-                f"the {what} '{row.name}' is deactivated; ask its owner or an admin",
+                f"the service account '{row.name}' is deactivated; ask its owner or an admin"
+                if machine
+                else f"the account '{row.name}' is deactivated; ask an admin",
                 row.name,
                 "account deactivated",
+            )
+        if row.owner_active is not None and not row.owner_active:
+            raise CredentialRefused(
+                f"the owner '{row.owner_name}' of the service account '{row.name}' is "
+                "deactivated, and a service account may do only what its owner could; "
+                "ask an admin",
+                row.name,
+                "owner deactivated",
             )
         if row.device_locked:
             raise DeviceLocked(
@@ -177,7 +189,8 @@ class CredentialService:
             )
         if row.key_active is not None and not row.key_active:
             raise CredentialRefused(
-                f"this API key of '{row.name}' is deactivated; ask its owner or an admin",
+                f"this API key is deactivated (service account '{row.name}'); "
+                "ask its owner or an admin",
                 row.name,
                 "API key deactivated",
             )
