@@ -8,7 +8,9 @@ process. Measures:
 
 - ``GET /health`` (no authentication, no database),
 - ``GET /api/v1/users?limit=50`` authenticated with a session token (one indexed
-  token lookup plus one page query per request).
+  token lookup plus one page query per request),
+- ``GET /api/v1/auth/whoami`` with a session token and with a service account's API
+  key (an API key costs one more indexed query: its address's refused-key count).
 
     uv run python bench/server_load.py                       # SQLite in a temp dir
     uv run python bench/server_load.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/kb_bench
@@ -132,6 +134,17 @@ def sign_in(port: int) -> str:
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         return str(json.load(response)["token"])
+
+
+def service_account_key(port: int, token: str) -> str:
+    """The first API key of a new service account ``bench-ci``."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/service-accounts",
+        data=json.dumps({"name": "bench-ci"}).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return str(json.load(response)["key"])
 
 
 # -- load generators ------------------------------------------------------------------------
@@ -271,6 +284,7 @@ def main() -> int:
                 )
             token = sign_in(ports[0])  # the first start created the admin
             seed_users(url, options.users)
+            api_key = service_account_key(ports[0], token)
             from sqlalchemy.engine import make_url
 
             backend = make_url(url).get_backend_name()
@@ -283,6 +297,8 @@ def main() -> int:
             cases = [
                 ("GET /health", "/health", None),
                 ("GET /api/v1/users?limit=50 (bearer)", "/api/v1/users?limit=50", token),
+                ("GET /api/v1/auth/whoami (session)", "/api/v1/auth/whoami", token),
+                ("GET /api/v1/auth/whoami (API key)", "/api/v1/auth/whoami", api_key),
             ]
             for label, path, credential in cases:
                 urls = [f"http://127.0.0.1:{port}{path}" for port in ports]

@@ -107,7 +107,9 @@ def test_bad_tokens_are_refused_alike(sqlite_server: RunningServer) -> None:
 
 
 def test_health_and_ready(sqlite_server: RunningServer) -> None:
-    assert sqlite_server.request("GET", "/health")[2] == {"status": "ok"}
+    _, headers, health = sqlite_server.request("GET", "/health")
+    assert health == {"status": "ok"}
+    assert "strict-transport-security" not in headers  # only over TLS
     assert sqlite_server.request("GET", "/ready")[2] == {"status": "ready"}
     status, _, document = sqlite_server.request("GET", "/openapi.json")
     assert status == 200
@@ -146,6 +148,12 @@ def test_tls_server_and_ca_file(tmp_path: Path) -> None:
     )
     try:
         _wait_tls(running, ca_file)
+        import ssl
+        import urllib.request
+
+        context = ssl.create_default_context(cafile=str(ca_file))
+        with urllib.request.urlopen(running.url + "/health", context=context) as answer:
+            assert answer.headers["Strict-Transport-Security"] == "max-age=31536000"
         untrusted = keybroker(
             "connect",
             "--url",

@@ -47,6 +47,15 @@ def _expiry_text(expires_at: datetime | None) -> str:
 )
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.option(
+    "--api-key",
+    metavar="KEY",
+    help="Connect as a service account with its API key (prefer --api-key-stdin: a command "
+    "line is visible to other processes).",
+)
+@click.option(
+    "--api-key-stdin", is_flag=True, help="Read a service account's API key from standard input."
+)
+@click.option(
     "--no-browser",
     is_flag=True,
     help="Do not open a web browser: show the URL and code to use on another machine.",
@@ -61,6 +70,8 @@ def connect(
     url: str,
     username: str | None,
     password_stdin: bool,
+    api_key: str | None,
+    api_key_stdin: bool,
     no_browser: bool,
     ca_file: Path | None,
     allow_http: bool,
@@ -70,6 +81,10 @@ def connect(
     Without --username, this device is authorized in a web browser: sign in there,
     check the code and approve (trusting the device gives it 30 days instead of 24
     hours, by default). The browser opens by itself when this machine has a display.
+
+    With --api-key or --api-key-stdin, this client acts as a service account (for CI
+    jobs and containers, KEYBROKER_STORE_URL and KEYBROKER_STORE_API_KEY in the
+    environment do the same without connect).
     """
     from keybroker.remote.http import ServerClient
     from keybroker.remote.session import ServerSession, load_session, save_session
@@ -80,7 +95,14 @@ def connect(
         raise UsageError(
             "--password-stdin needs --username; without both, connect signs in in a browser"
         )
+    if (api_key is not None or api_key_stdin) and (username is not None or password_stdin):
+        raise UsageError("give either --username or --api-key/--api-key-stdin, not both")
     client = ServerClient(url, timeout=settings.timeout_seconds, ca_file=ca, allow_http=allow_http)
+    if api_key is not None or api_key_stdin:
+        key = read_api_key(api_key, api_key_stdin)
+        with client:
+            _connect_with_api_key(client, key, settings, ca, allow_http)
+        return
     if username is None:
         from keybroker.cli.device_login import connect_with_browser
 
@@ -113,8 +135,64 @@ def connect(
     )
 
 
+def read_api_key(given: str | None, from_stdin: bool) -> str:
+    """An API key from the option or from stdin (``--api-key-stdin``); never echoed."""
+    if given is not None and from_stdin:
+        raise UsageError("give either --api-key or --api-key-stdin, not both")
+    key = sys.stdin.readline().strip() if from_stdin else (given or "").strip()
+    if not key:
+        raise UsageError(
+            "the API key is empty; give the kbk_... value 'keybroker service-account create' "
+            "printed"
+        )
+    return key
+
+
+def _connect_with_api_key(
+    client: Any, key: str, settings: Any, ca: str | None, allow_http: bool
+) -> None:
+    """Check ``key`` with the server and keep it as the session (file mode 0600)."""
+    from keybroker.remote.http import ServerClient
+    from keybroker.remote.session import ServerSession, load_session, save_session
+
+    with ServerClient(
+        client.url, key, timeout=settings.timeout_seconds, ca_file=ca, allow_http=allow_http
+    ) as keyed:
+        identity = keyed.get("/api/v1/auth/whoami")
+    if identity.get("credential_kind") != "api_key":
+        raise UsageError(
+            "--api-key takes a service account's API key (kbk_...); sign in as a person "
+            "with 'keybroker connect --url URL'"
+        )
+    expires = identity.get("expires_at")
+    expires_at = datetime.fromisoformat(expires) if expires else None
+    previous = load_session(settings)
+    save_session(
+        settings,
+        ServerSession(
+            url=client.url,
+            token=key,
+            username=identity["name"],
+            expires_at=expires_at,
+            ca_file=ca,
+            allow_http=allow_http,
+        ),
+    )
+    if previous is not None and previous.token != key:
+        _sign_out_quietly(previous, settings.timeout_seconds)
+    click.echo(
+        f"Connected to {client.url} as the service account {line(identity['name'])}; "
+        f"the API key {_expiry_text(expires_at)}."
+    )
+
+
 def _sign_out_quietly(session: Any, timeout: float) -> bool:
-    """Revoke a session on its server; whether the server confirmed it."""
+    """Revoke a session on its server; whether the server confirmed it.
+
+    An API key is never revoked this way (it belongs to CI jobs too): False.
+    """
+    if session.is_api_key:
+        return False
     try:
         with session.client(timeout) as client:
             client.post("/api/v1/auth/sign-out")
@@ -135,7 +213,12 @@ def disconnect() -> None:
         return
     confirmed = _sign_out_quietly(session, settings.timeout_seconds)
     remove_session(settings)
-    if confirmed:
+    if session.is_api_key:
+        click.echo(
+            f"Removed the session of {session.url}; the API key itself stays valid until it "
+            "is rotated, deactivated or deleted ('keybroker service-account api-key ...')."
+        )
+    elif confirmed:
         click.echo(f"Signed out of {session.url} and removed the session.")
     else:
         click.echo(
@@ -185,14 +268,20 @@ def status(output: str) -> None:
         return
     role = " (admin)" if identity["is_admin"] else ""
     click.echo(f"Server:  {session.url}")
-    click.echo(f"User:    {line(identity['name'])}{role}")
+    if identity["kind"] == "service_account":
+        click.echo(f"Service account: {line(identity['name'])}")
+    else:
+        click.echo(f"User:    {line(identity['name'])}{role}")
     if device is not None:
         trust = "trusted" if device.get("trusted") else "not trusted"
         click.echo(
             f"Device:  {line(device.get('hostname') or '(no name)')} ({trust}; "
             f"id {line(str(device.get('id')))})"
         )
-    click.echo(f"Access:  {identity['credential_kind']} token that {_expiry_text(expires_at)}")
+    if identity["credential_kind"] == "api_key":
+        click.echo(f"Access:  API key that {_expiry_text(expires_at)}")
+    else:
+        click.echo(f"Access:  {identity['credential_kind']} token that {_expiry_text(expires_at)}")
 
 
 def server_client() -> Any:

@@ -38,6 +38,7 @@ LAZY_COMMANDS = {
     "user": ("keybroker.cli.users", "user"),
     "audit": ("keybroker.cli.audit", "audit"),
     "authorized-device": ("keybroker.cli.devices", "authorized_device"),
+    "service-account": ("keybroker.cli.service_accounts", "service_account"),
     "server": ("keybroker.cli.server", "server"),
 }
 

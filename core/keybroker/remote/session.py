@@ -1,10 +1,15 @@
 """The connection to a team server: stored by ``keybroker connect``, or given by the environment.
 
-``connect`` keeps the server URL, the session token, the user and the expiry in
-``<config dir>/server-session.json``, created with mode 0600 and refused when
-others can read it. ``KEYBROKER_STORE_URL=https://...`` selects a server without
-``connect``: the token then comes from the stored session for that same URL or
-from the file named by ``KEYBROKER_STORE_TOKEN_FILE`` (e.g. a mounted secret).
+``connect`` keeps the server URL, the session token (or a service account's API
+key), the identity and the expiry in ``<config dir>/server-session.json``, created
+with mode 0600 and refused when others can read it. ``KEYBROKER_STORE_URL=https://...``
+selects a server without ``connect``: the credential then comes from
+``KEYBROKER_STORE_API_KEY`` (a service account's API key, for CI jobs and
+containers), from the file named by ``KEYBROKER_STORE_TOKEN_FILE`` (e.g. a mounted
+secret), or from the stored session for that same URL.
+
+:func:`current_session` is the one place every client (CLI, Python API, tool
+helpers) asks which server to use and with which credential.
 """
 
 from __future__ import annotations
@@ -28,6 +33,10 @@ if TYPE_CHECKING:
 
 SESSION_FILE = "server-session.json"
 TOKEN_FILE_ENV = "KEYBROKER_STORE_TOKEN_FILE"  # noqa: S105 - a variable name
+API_KEY_ENV = "KEYBROKER_STORE_API_KEY"
+STORE_URL_ENV = "KEYBROKER_STORE_URL"
+#: the prefix of a service account's API key (``keybroker.server.tokens``)
+API_KEY_PREFIX = "kbk_"
 
 
 @dataclass(frozen=True)
@@ -40,6 +49,11 @@ class ServerSession:
     expires_at: datetime | None = None
     ca_file: str | None = None
     allow_http: bool = False
+
+    @property
+    def is_api_key(self) -> bool:
+        """Whether the credential is a service account's API key (it is never signed out)."""
+        return self.token.startswith(API_KEY_PREFIX)
 
     def client(self, timeout: float) -> ServerClient:
         """An HTTP client of the server, signed in with this session's token."""
@@ -126,14 +140,26 @@ def current_session(settings: Settings) -> ServerSession | None:
     """The server this client uses, or None for the embedded store.
 
     ``KEYBROKER_STORE_URL`` with an http(s) URL wins over the stored session; its
-    token is the stored session's (same URL) or the content of
-    ``KEYBROKER_STORE_TOKEN_FILE``.
+    credential is ``KEYBROKER_STORE_API_KEY``, the content of
+    ``KEYBROKER_STORE_TOKEN_FILE`` or the stored session's (same URL), in that order
+    (the first two may not be given together).
     """
+    api_key = os.environ.get(API_KEY_ENV, "").strip()
+    token_file = os.environ.get(TOKEN_FILE_ENV)
+    if api_key and not is_server_url(settings.store_url):
+        raise UsageError(
+            f"{API_KEY_ENV} is set but {STORE_URL_ENV} does not name a server; "
+            f"set {STORE_URL_ENV}=https://... (the server the key belongs to) as well"
+        )
     stored = load_session(settings)
     if not is_server_url(settings.store_url):
         return stored
     url = normalize_url(str(settings.store_url), allow_http=True)
-    token_file = os.environ.get(TOKEN_FILE_ENV)
+    if api_key:
+        if token_file:
+            raise UsageError(f"set either {API_KEY_ENV} or {TOKEN_FILE_ENV}, not both")
+        normalize_url(url)  # plain http only to loopback for a key from the environment
+        return ServerSession(url=url, token=api_key)
     if token_file:
         try:
             token = Path(token_file).expanduser().read_text().strip()
@@ -148,8 +174,9 @@ def current_session(settings: Settings) -> ServerSession | None:
     if stored is not None and stored.url == url:
         return stored
     raise UsageError(
-        f"KEYBROKER_STORE_URL names the server {url} but there is no session for it; "
-        f"run 'keybroker connect --url {url}' or set {TOKEN_FILE_ENV}"
+        f"{STORE_URL_ENV} names the server {url} but there is no session for it; "
+        f"run 'keybroker connect --url {url}', or set {API_KEY_ENV} (a service account's "
+        f"API key) or {TOKEN_FILE_ENV}"
     )
 
 

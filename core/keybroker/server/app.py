@@ -117,6 +117,37 @@ class CatchAllMiddleware:
             await response(scope, receive, send)
 
 
+#: HTTP Strict Transport Security for answers over TLS: one year, subdomains left alone
+HSTS = b"max-age=31536000"
+
+
+class StrictTransportMiddleware:
+    """Adds ``Strict-Transport-Security`` to every answer sent over https.
+
+    A browser that once reached the server over TLS then refuses plain http to it,
+    so the device pages' sign-in cannot be downgraded. Over plain http the header
+    would mean nothing (RFC 6797 §7.2) and is not sent. Behind a TLS-terminating
+    proxy the scheme comes from ``X-Forwarded-Proto`` of a trusted proxy.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("scheme") != "https":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_hsts(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"strict-transport-security", HSTS))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_hsts)
+
+
 async def _keybroker_error(request: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, KeybrokerError):  # registered for KeybrokerError only
         raise exc
@@ -221,6 +252,7 @@ def create_app(settings: ServerSettings | None = None, *, prepare: bool = True) 
         devices,
         health,
         oauth,
+        service_accounts,
         users,
     )
 
@@ -254,10 +286,12 @@ def create_app(settings: ServerSettings | None = None, *, prepare: bool = True) 
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(InterfaceError, _database_unavailable)
     app.add_middleware(CatchAllMiddleware)
+    app.add_middleware(StrictTransportMiddleware)
     app.include_router(health.router)
     for module in (auth, users, audit, connectors):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(devices.router, prefix=API_PREFIX)
+    app.include_router(service_accounts.router, prefix=API_PREFIX)
     app.include_router(oauth.router, prefix=API_PREFIX)
     app.include_router(oauth.well_known)
     app.include_router(device_pages.router)

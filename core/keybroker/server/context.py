@@ -11,6 +11,8 @@ from keybroker.errors import StoreError
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from keybroker.server.api_key_limits import ApiKeyLimiter
+    from keybroker.server.api_keys import ApiKeyService
     from keybroker.server.audit import AuditLog
     from keybroker.server.connectors import ConnectorBackend
     from keybroker.server.credentials import CredentialService
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
     from keybroker.server.devices import DeviceService
     from keybroker.server.keys import ServerKeys
     from keybroker.server.ratelimit import SignInLimiter
+    from keybroker.server.service_accounts import ServiceAccountService
     from keybroker.server.settings import ServerSettings
     from keybroker.server.tokens import TokenHasher
     from keybroker.server.users import UserService
@@ -42,11 +45,16 @@ class ServerContext:
     device_flow: DeviceFlow
     web_sessions: WebSessions
     connectors: ConnectorBackend
+    service_accounts: ServiceAccountService
+    api_keys: ApiKeyService
+    api_key_limiter: ApiKeyLimiter
     hasher: TokenHasher = field(repr=False)
 
     @classmethod
     def create(cls, settings: ServerSettings) -> ServerContext:
         """Open the database (no query yet) and build the services."""
+        from keybroker.server.api_key_limits import ApiKeyLimiter
+        from keybroker.server.api_keys import ApiKeyService
         from keybroker.server.audit import AuditLog
         from keybroker.server.connectors import ConnectorBackend
         from keybroker.server.credentials import CredentialService
@@ -54,6 +62,7 @@ class ServerContext:
         from keybroker.server.devices import DeviceService
         from keybroker.server.keys import load_keys
         from keybroker.server.ratelimit import SignInLimiter
+        from keybroker.server.service_accounts import ServiceAccountService
         from keybroker.server.tokens import TokenHasher
         from keybroker.server.users import UserService
         from keybroker.server.web_sessions import WebSessions
@@ -63,6 +72,9 @@ class ServerContext:
         hasher = TokenHasher([keys.token_hash_key])
         credentials = CredentialService(engine, hasher, timedelta(hours=settings.session_hours))
         audit = AuditLog(engine)
+        service_accounts = ServiceAccountService(engine, audit)
+        api_keys = ApiKeyService(engine, credentials, service_accounts, audit)
+        service_accounts.keys = api_keys
         return cls(
             settings=settings,
             engine=engine,
@@ -90,6 +102,13 @@ class ServerContext:
                 keys.encryption_key,
                 audit,
                 environment_credentials=settings.allow_environment_credentials,
+            ),
+            service_accounts=service_accounts,
+            api_keys=api_keys,
+            api_key_limiter=ApiKeyLimiter(
+                engine,
+                per_address=settings.api_key_failures_per_address,
+                window_seconds=settings.sign_in_window_seconds,
             ),
             hasher=hasher,
         )

@@ -16,7 +16,8 @@ from keybroker.server.principal import Principal
 
 bearer = HTTPBearer(
     auto_error=False,
-    description="A session token from /api/v1/auth/sign-in (later: device tokens, API keys)",
+    description="A session token (/api/v1/auth/sign-in), a device token (the device flow) "
+    "or a service account's API key (kbk_...)",
 )
 
 
@@ -38,14 +39,20 @@ ClientIP = Annotated[str | None, Depends(client_ip)]
 def authenticated(
     context: Context,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    address: ClientIP,
 ) -> Principal:
-    """The principal of the request's ``Authorization: Bearer`` token (checked in the database)."""
+    """The principal of the request's ``Authorization: Bearer`` token (checked in the database).
+
+    Refused API keys are counted per address and audited (:mod:`keybroker.server.bearer`).
+    """
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise UnauthenticatedError(
             "this needs a bearer token (Authorization: Bearer ...); "
             "sign in with 'keybroker connect'"
         )
-    return context.credentials.authenticate(credentials.credentials)
+    from keybroker.server.bearer import authenticate_bearer
+
+    return authenticate_bearer(context, credentials.credentials, address)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(authenticated)]

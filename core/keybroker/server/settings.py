@@ -33,6 +33,7 @@ USER_CODE_FAILURES_USER_ENV = "KEYBROKER_SERVER_USER_CODE_FAILURES_PER_USER"
 USER_CODE_FAILURES_ADDRESS_ENV = "KEYBROKER_SERVER_USER_CODE_FAILURES_PER_ADDRESS"
 WEB_SESSION_MINUTES_ENV = "KEYBROKER_SERVER_WEB_SESSION_MINUTES"
 ENVIRONMENT_CREDENTIALS_ENV = "KEYBROKER_SERVER_ALLOW_ENVIRONMENT_CREDENTIALS"
+API_KEY_FAILURES_ENV = "KEYBROKER_SERVER_API_KEY_FAILURES_PER_ADDRESS"
 
 SUPPORTED_SCHEMES = ("sqlite", "postgresql+psycopg", "mysql+pymysql")
 
@@ -117,6 +118,7 @@ class ServerSettings:
     user_code_failures_per_address: int = 30
     web_session_minutes: int = 15
     allow_environment_credentials: bool = False
+    api_key_failures_per_address: int = 30
 
     @classmethod
     def from_env(cls) -> ServerSettings:
@@ -144,6 +146,7 @@ class ServerSettings:
             user_code_failures_per_address=_int_env(USER_CODE_FAILURES_ADDRESS_ENV, 30),
             web_session_minutes=_int_env(WEB_SESSION_MINUTES_ENV, 15),
             allow_environment_credentials=_bool_env(ENVIRONMENT_CREDENTIALS_ENV),
+            api_key_failures_per_address=_int_env(API_KEY_FAILURES_ENV, 30),
         )
 
     @property

@@ -50,6 +50,14 @@ def looks_like_token(value: str) -> bool:
     )
 
 
+def is_api_key_attempt(value: str) -> bool:
+    """Whether a presented bearer value is (or poses as) an API key rather than a session
+    or device token: anything without their prefixes counts, malformed values included."""
+    return not value.startswith(
+        (f"{PREFIXES[CredentialKind.SESSION]}_", f"{PREFIXES[CredentialKind.DEVICE]}_")
+    )
+
+
 class TokenHasher:
     """Keyed hashes of credentials; several keys let a key rotation keep old tokens valid."""
 
