@@ -122,27 +122,51 @@ def remove_session(settings: Settings) -> bool:
     return True
 
 
-def current_session(settings: Settings) -> ServerSession | None:
-    """The server this client uses, or None for the embedded store.
+def environment_token() -> str | None:
+    """A token the environment gives for ``KEYBROKER_STORE_URL``, or None.
 
-    ``KEYBROKER_STORE_URL`` with an http(s) URL wins over the stored session; its
-    token is the stored session's (same URL) or the content of
-    ``KEYBROKER_STORE_TOKEN_FILE``.
+    Today the content of the file named by ``KEYBROKER_STORE_TOKEN_FILE`` (e.g. a
+    mounted secret). This is the one place that reads credentials from the
+    environment: another source (an API key variable) belongs here, never in a
+    file that ``login`` writes.
     """
+    token_file = os.environ.get(TOKEN_FILE_ENV)
+    if not token_file:
+        return None
+    try:
+        token = Path(token_file).expanduser().read_text().strip()
+    except OSError as exc:
+        raise UsageError(f"cannot read {TOKEN_FILE_ENV} ({token_file}): {exc.strerror}") from None
+    if not token:
+        raise UsageError(f"{TOKEN_FILE_ENV} ({token_file}) is empty")
+    return token
+
+
+def helper_env() -> dict[str, str]:
+    """What a credential helper needs, besides the server URL, to sign in as this client does.
+
+    The *path* of the token file (never its content); a token kept in the
+    stored session is found through the config directory.
+    """
+    token_file = os.environ.get(TOKEN_FILE_ENV)
+    return {TOKEN_FILE_ENV: str(Path(token_file).expanduser().absolute())} if token_file else {}
+
+
+def current_session(settings: Settings) -> ServerSession | None:
+    """The server this client uses, or None for a store (embedded, or a database URL).
+
+    ``KEYBROKER_STORE_URL`` wins over the stored session: a database URL opens
+    that store, an http(s) URL that server, whose token is the environment's
+    (:func:`environment_token`) or the stored session's for the same URL.
+    """
+    if settings.store_url and not is_server_url(settings.store_url):
+        return None
     stored = load_session(settings)
     if not is_server_url(settings.store_url):
         return stored
     url = normalize_url(str(settings.store_url), allow_http=True)
-    token_file = os.environ.get(TOKEN_FILE_ENV)
-    if token_file:
-        try:
-            token = Path(token_file).expanduser().read_text().strip()
-        except OSError as exc:
-            raise UsageError(
-                f"cannot read {TOKEN_FILE_ENV} ({token_file}): {exc.strerror}"
-            ) from None
-        if not token:
-            raise UsageError(f"{TOKEN_FILE_ENV} ({token_file}) is empty")
+    token = environment_token()
+    if token is not None:
         normalize_url(url)  # plain http only to loopback when the token comes from a file
         return ServerSession(url=url, token=token)
     if stored is not None and stored.url == url:
