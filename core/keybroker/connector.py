@@ -126,6 +126,9 @@ class RegisterRequest(BaseModel):
     auto_configure: bool = False
     auto_configure_options: dict[str, str] = Field(default_factory=dict)
     verify: bool = True
+    shared: bool = Field(
+        default=False, description="others may use it (never read its secrets); private if false"
+    )
 
 
 class UpdateRequest(BaseModel):
@@ -145,6 +148,11 @@ class UpdateRequest(BaseModel):
     description: str | None = None
     expiration_seconds: int | None = None
     verify: bool = True
+    shared: bool | None = Field(default=None, description="share (true) or make private (false)")
+    version: int | None = Field(
+        default=None,
+        description="the version the change was based on; refused (stale) if it changed since",
+    )
 
 
 class LoginResult(BaseModel):

@@ -31,10 +31,18 @@ class AuditEvent(BaseModel):
         description="register, update, delete, verify, show-secrets, issue (a connector client) "
         "or login (a connector client for a local tool)"
     )
-    connector_id: uuid.UUID
-    connector_name: str
-    connector_type: str
+    connector_id: uuid.UUID | None = Field(
+        description="None for a refused request naming no connector the caller may see"
+    )
+    connector_name: str = Field(description="the connector, or the name or id as asked for")
+    connector_type: str = ""
     resource_type: str | None = None
     resource_id: str | None = None
     actor: str = Field(default="default", description="the user who asked, not the owner")
     at: datetime = Field(default_factory=utcnow)
+    outcome: str = Field(
+        default="success", description="success, or denied when the caller was refused"
+    )
+    expires_at: datetime | None = Field(
+        default=None, description="when what was issued (a connector client) expires"
+    )

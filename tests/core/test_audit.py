@@ -58,7 +58,7 @@ def test_the_actor_is_the_caller_not_the_connector_owner(
         )
         return ConnectorService(settings=settings, backend=backend)
 
-    connector, _ = register(as_user("alice"), "team-bucket")
+    connector, _ = register(as_user("alice"), "team-bucket", shared=True)
     assert connector.owner == "alice"
     as_user("bob").verify("team-bucket")
     assert [(e.action, e.actor) for e in seen] == [("register", "alice"), ("verify", "bob")]

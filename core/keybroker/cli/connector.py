@@ -118,6 +118,9 @@ def _print_stored(
     help="Lifetime of issued temporary credentials.",
 )
 @click.option("--no-verify", is_flag=True, help="Store without verifying the credentials first.")
+@click.option(
+    "--share", is_flag=True, help="Let others on the server use it (never read its secrets)."
+)
 @click.option("-i", "--interactive", is_flag=True, help="Ask for everything not given.")
 @output_option
 @click.pass_context
@@ -134,6 +137,7 @@ def register(
     description: str,
     expiration_seconds: int | None,
     no_verify: bool,
+    share: bool,
     interactive: bool,
     output: str,
 ) -> None:
@@ -180,6 +184,7 @@ def register(
         auto_configure=auto_configure,
         auto_configure_options=options,
         verify=not no_verify,
+        shared=share,
         **values,
     )
     doing = "Registering" if no_verify else "Verifying and registering"
@@ -325,6 +330,11 @@ def describe(
 @click.option("--remove-attr", multiple=True, metavar="NAME", help="Remove an optional attribute.")
 @click.option("-d", "--description", help="A new description.")
 @click.option("--expiration-seconds", type=click.IntRange(min=1), help="New credential lifetime.")
+@click.option(
+    "--share/--unshare",
+    default=None,
+    help="Let others on the server use it (never read its secrets), or make it private.",
+)
 @click.option("--no-verify", is_flag=True, help="Store without verifying the credentials first.")
 @output_option
 @click.pass_context
@@ -340,6 +350,7 @@ def update(
     remove_attr: tuple[str, ...],
     description: str | None,
     expiration_seconds: int | None,
+    share: bool | None,
     no_verify: bool,
     output: str,
 ) -> None:
@@ -370,6 +381,8 @@ def update(
         description=description,
         expiration_seconds=expiration_seconds,
         verify=not no_verify,
+        shared=share,
+        version=current.version,
     )
     doing = "Updating" if no_verify else "Verifying and updating"
     with spinner(f"{doing} connector '{name_or_id}'..."):

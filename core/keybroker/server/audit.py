@@ -115,7 +115,7 @@ class AuditLog:
             f"connector.{event.action}",
             principal=principal,
             outcome=outcome,
-            connector_id=str(event.connector_id),
+            connector_id=str(event.connector_id) if event.connector_id else None,
             connector_name=event.connector_name,
             resource_type=event.resource_type,
             resource_id=event.resource_id,
@@ -131,7 +131,13 @@ class AuditLog:
         """
 
         def write(event: AuditEvent) -> None:
-            self.record(event, principal, client_ip=client_ip)
+            self.record(
+                event,
+                principal,
+                outcome=Outcome(event.outcome),
+                expires_at=event.expires_at,
+                client_ip=client_ip,
+            )
 
         return write
 

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from keybroker.server.audit import AuditLog
+    from keybroker.server.connectors import ConnectorBackend
     from keybroker.server.credentials import CredentialService
     from keybroker.server.device_flow import DeviceFlow
     from keybroker.server.devices import DeviceService
@@ -40,11 +41,13 @@ class ServerContext:
     devices: DeviceService
     device_flow: DeviceFlow
     web_sessions: WebSessions
+    connectors: ConnectorBackend
 
     @classmethod
     def create(cls, settings: ServerSettings) -> ServerContext:
         """Open the database (no query yet) and build the services."""
         from keybroker.server.audit import AuditLog
+        from keybroker.server.connectors import ConnectorBackend
         from keybroker.server.credentials import CredentialService
         from keybroker.server.database import create_engine
         from keybroker.server.devices import DeviceService
@@ -81,6 +84,7 @@ class ServerContext:
                 keys.token_hash_key,
                 timedelta(minutes=settings.web_session_minutes),
             ),
+            connectors=ConnectorBackend(engine, keys.encryption_key, audit),
         )
 
     def prepare(self) -> str | None:

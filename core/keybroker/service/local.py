@@ -1,8 +1,11 @@
 """The local backend: the connector operations over a store and the plugins installed here.
 
 It is what the CLI runs on the embedded store, and what a team server runs per
-request (with the signed-in user as ``caller``). Each operation validates,
-applies the scope rules, calls the owning plugin through
+request (with the signed-in user as ``caller``). Each operation authorizes the
+caller (:class:`~keybroker.caller.Caller`: own and shared connectors are
+visible and usable, only the owner or an admin changes one, only the owner
+reads its secrets; a refusal is audited as denied), validates, applies the
+scope rules, calls the owning plugin through
 :class:`~keybroker.service.plugin_calls.PluginCalls`, talks to the store and
 records an audit event; the pieces live in their own modules.
 """
@@ -28,7 +31,9 @@ from keybroker.errors import (
     KeybrokerError,
     NotFoundError,
     OperationError,
+    PermissionDeniedError,
     PluginError,
+    StaleVersionError,
     StoreError,
     UsageError,
 )
@@ -107,13 +112,58 @@ class LocalOperations:
         if self._store is not None:
             self._store.close()
 
-    def _load(self, name_or_id: str) -> Connector:
-        """A connector with its secrets; a broken row is refused."""
-        connector = self.store.get(name_or_id, with_secrets=True)
+    def _find(
+        self,
+        name_or_id: str,
+        action: str,
+        *,
+        with_secrets: bool = False,
+        resource_type: str | None = None,
+        resource_id: str | None = None,
+    ) -> Connector:
+        """A connector the caller may see and use.
+
+        Another user's private connector is not found, like one that does not
+        exist; for a non-admin either is audited as a denied ``action``.
+        """
+        try:
+            return self.store.get(
+                name_or_id, with_secrets=with_secrets, visible_to=self.caller.visible_to
+            )
+        except NotFoundError:
+            if not self.caller.is_admin:
+                self.audit.deny(action, None, name_or_id, resource_type, resource_id)
+            raise
+
+    def _load(
+        self,
+        name_or_id: str,
+        action: str,
+        resource_type: str | None = None,
+        resource_id: str | None = None,
+    ) -> Connector:
+        """A connector the caller may use, with its secrets; a broken row is refused."""
+        connector = self._find(
+            name_or_id,
+            action,
+            with_secrets=True,
+            resource_type=resource_type,
+            resource_id=resource_id,
+        )
         if connector.error is not None:
             raise broken_error(connector, connector.error)
         redaction.remember(*connector.secret_values())
         return connector
+
+    def _require_manager(self, connector: Connector, action: str) -> None:
+        """Refuse (audited) a change by anyone but the owner or an admin."""
+        if not self.caller.may_manage(connector):
+            self.audit.deny(action, connector, connector.name)
+            verb = "update" if action == "update" else "delete"
+            raise PermissionDeniedError(
+                f"connector '{connector.name}' belongs to '{connector.owner}'; only its owner "
+                f"or an admin may {verb} it"
+            )
 
     def _check_connector_type(self, connector_type: str | None) -> None:
         """Refuse a connector-type filter naming no installed type."""
@@ -166,6 +216,7 @@ class LocalOperations:
             labels=dict(request.labels),
             description=request.description,
             expiration_seconds=request.expiration_seconds,
+            shared=request.shared,
         )
         if request.auto_configure:
             self._auto_configure(spec, request)
@@ -238,20 +289,48 @@ class LocalOperations:
         Broken connectors (``error`` set) are always listed.
         """
         query = query or ConnectorQuery()
+        self._check_query(query)
+        found = self.store.list(
+            query.model_copy(update={"resource_id": None}), visible_to=self.caller.visible_to
+        )
+        return [c for c in found if self._keeps(c, query)]
+
+    def page(
+        self, query: ConnectorQuery, after: str | None, limit: int
+    ) -> tuple[builtins.list[Connector], str | None]:
+        """One page of :meth:`list` after the name ``after``, paged in the store.
+
+        Returns at most ``limit`` connectors and the name to continue after
+        (None on the last page).
+        """
+        self._check_query(query)
+        store_query = query.model_copy(update={"resource_id": None})
+        kept: builtins.list[Connector] = []
+        cursor = after
+        while len(kept) <= limit:
+            batch = self.store.page(
+                store_query, after=cursor, limit=limit + 1, visible_to=self.caller.visible_to
+            )
+            kept.extend(c for c in batch if self._keeps(c, query))
+            if len(batch) <= limit:
+                break
+            cursor = batch[-1].name
+        page = kept[:limit]
+        return page, (page[-1].name if len(kept) > limit else None)
+
+    def _check_query(self, query: ConnectorQuery) -> None:
         self._check_connector_type(query.connector_type)
         self.catalog.check_resource_type(query.resource_type)
         if query.resource_id and not query.resource_type:
             raise UsageError(
                 "a resource id filter needs a resource type", parameter="resource_type"
             )
-        found = self.store.list(query.model_copy(update={"resource_id": None}))
-        if not query.resource_type:
-            return found
-        return [
-            c
-            for c in found
-            if c.error is not None or self._reaches(c, query.resource_type, query.resource_id)
-        ]
+
+    def _keeps(self, connector: Connector, query: ConnectorQuery) -> bool:
+        """Whether a listed connector stays under ``query``'s resource filter."""
+        if not query.resource_type or connector.error is not None:
+            return True
+        return self._reaches(connector, query.resource_type, query.resource_id)
 
     def _reaches(self, connector: Connector, resource_type: str, resource_id: str | None) -> bool:
         try:
@@ -261,11 +340,23 @@ class LocalOperations:
         return self.scope.reaches(connector, declaration, resource_type, resource_id)
 
     def get(self, name_or_id: str, show_secrets: bool = False) -> Connector:
-        """One connector; secrets only when ``show_secrets`` is asked for explicitly."""
-        connector = self.store.get(name_or_id, with_secrets=show_secrets)
-        if show_secrets:
-            redaction.remember(*connector.secret_values())
-            self.audit.record("show-secrets", connector)
+        """One connector; secrets only when ``show_secrets`` is asked for explicitly.
+
+        Only the owner reads secrets: anyone else (an admin too) is refused.
+        """
+        action = "show-secrets" if show_secrets else "get"
+        connector = self._find(name_or_id, action)
+        if not show_secrets:
+            return connector
+        if not self.caller.owns(connector):
+            self.audit.deny(action, connector, connector.name)
+            raise PermissionDeniedError(
+                f"only the owner of connector '{connector.name}' ('{connector.owner}') may "
+                "read its secrets; use it (verify, login, clients) without them"
+            )
+        connector = self.store.get(str(connector.id), with_secrets=True)
+        redaction.remember(*connector.secret_values())
+        self.audit.record("show-secrets", connector)
         return connector
 
     def update(self, name_or_id: str, request: UpdateRequest) -> Registration:
@@ -274,12 +365,23 @@ class LocalOperations:
         The stored connector is unchanged if any step fails, and the write is
         refused if someone else changed the connector since it was read.
         """
-        current = self._load(name_or_id)
+        current = self._find(name_or_id, "update")
+        self._require_manager(current, "update")
+        current = self._load(str(current.id), "update")
+        if request.version is not None and request.version != current.version:
+            raise StaleVersionError(
+                f"connector '{current.name}' is at version {current.version}, not "
+                f"{request.version}: someone changed it since it was read; read it again",
+                parameter="version",
+            )
         declaration = self.registry.declaration(current.connector_type)
         if request.name is not None and request.name != current.name:
             validate_name(request.name)
             self._check_name_free(request.name)
-        connector, config = self.builder.build(merge_update(current, request, declaration))
+        spec = merge_update(current, request, declaration)
+        if request.shared is not None:
+            spec.shared = request.shared
+        connector, config = self.builder.build(spec)
         report = None
         if request.verify:
             report = self.verifier.check(
@@ -292,16 +394,23 @@ class LocalOperations:
 
     def delete(self, name_or_id: str) -> Connector:
         """Delete a connector and return what it was (without secrets)."""
-        connector = self.store.get(name_or_id)
+        connector = self._find(name_or_id, "delete")
+        self._require_manager(connector, "delete")
         self.store.delete(connector.id)
         self.audit.record("delete", connector)
         return connector
 
     # -- verification and resources -------------------------------------------------
 
-    def _usable(self, name_or_id: str) -> tuple[Connector, ConnectorType, AuthConfig]:
+    def _usable(
+        self,
+        name_or_id: str,
+        action: str,
+        resource_type: str | None = None,
+        resource_id: str | None = None,
+    ) -> tuple[Connector, ConnectorType, AuthConfig]:
         """A connector with its secrets, its type's declaration and its validated config."""
-        connector = self._load(name_or_id)
+        connector = self._load(name_or_id, action, resource_type, resource_id)
         declaration = self.registry.declaration(connector.connector_type)
         return connector, declaration, auth_config(declaration, connector)
 
@@ -312,7 +421,9 @@ class LocalOperations:
         resource_id: str | None = None,
     ) -> ResourceReport:
         """Verify a registered connector, optionally narrowed; raise when it fails."""
-        connector, declaration, config = self._usable(name_or_id)
+        connector, declaration, config = self._usable(
+            name_or_id, "verify", resource_type, resource_id
+        )
         target_type, target_id = self.scope.narrow(
             connector, declaration, config, resource_type, resource_id
         )
@@ -336,7 +447,10 @@ class LocalOperations:
         self._check_connector_type(connector_type)
         self.catalog.check_resource_type(resource_type)
         jobs: builtins.list[tuple[Connector, Callable[[], ResourceReport]]] = []
-        for connector in self.store.list(ConnectorQuery(connector_type=connector_type)):
+        visible = self.store.list(
+            ConnectorQuery(connector_type=connector_type), visible_to=self.caller.visible_to
+        )
+        for connector in visible:
             job = self._resource_job(connector, resource_type, resource_id)
             if job is not None:
                 jobs.append((connector, job))
@@ -369,7 +483,7 @@ class LocalOperations:
             return None
 
         def job() -> ResourceReport:
-            full, _, config = self._usable(str(connector.id))
+            full, _, config = self._usable(str(connector.id), "verify")
             target_type, target_id = self.scope.narrow(
                 full, declaration, config, resource_type, resource_id
             )
@@ -394,7 +508,10 @@ class LocalOperations:
         one instance (the only one reached is picked); a Python client
         (``IssuePurpose.CLIENT``) may cover the connector's whole scope.
         """
-        connector, declaration, config = self._usable(name_or_id)
+        action = "login" if purpose == IssuePurpose.LOGIN else "issue"
+        connector, declaration, config = self._usable(
+            name_or_id, action, resource_type, resource_id
+        )
         if connector.is_expired():
             raise OperationError(
                 f"the credentials of connector '{connector.name}' expired at "
@@ -409,8 +526,7 @@ class LocalOperations:
             pick_instance=purpose != IssuePurpose.CLIENT,
         )
         client = self.issuer.derive(connector, declaration, config, target_type, target_id)
-        action = "login" if purpose == IssuePurpose.LOGIN else "issue"
-        self.audit.record(action, connector, target_type, target_id)
+        self.audit.record(action, connector, target_type, target_id, expires_at=client.expires_at)
         return IssuedClient(
             connector_id=connector.id,
             connector_name=connector.name,

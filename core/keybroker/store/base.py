@@ -9,6 +9,7 @@ process: secrets are read only through :meth:`ConnectorStore.get` with
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from abc import ABC, abstractmethod
 
@@ -30,8 +31,13 @@ class ConnectorStore(ABC):
         """
 
     @abstractmethod
-    def get(self, name_or_id: str, *, with_secrets: bool = False) -> Connector:
+    def get(
+        self, name_or_id: str, *, with_secrets: bool = False, visible_to: str | None = None
+    ) -> Connector:
         """Return one connector by name or id (or unique id prefix); raise ``NotFoundError``.
+
+        With ``visible_to`` only connectors owned by that user or shared are found
+        (an id prefix is unique among those).
 
         Without ``with_secrets`` the returned connector's ``secrets`` is empty. A
         connector the store cannot read (or whose integrity check fails) comes
@@ -40,11 +46,30 @@ class ConnectorStore(ABC):
         """
 
     @abstractmethod
-    def list(self, query: ConnectorQuery | None = None) -> list[Connector]:
+    def list(
+        self, query: ConnectorQuery | None = None, *, visible_to: str | None = None
+    ) -> list[Connector]:
         """Return the connectors matching ``query``, without secrets, ordered by name.
 
-        Unreadable connectors are listed too, with ``error`` set.
+        Unreadable connectors are listed too, with ``error`` set. With
+        ``visible_to`` only that user's own and shared connectors.
         """
+
+    def page(
+        self,
+        query: ConnectorQuery,
+        *,
+        after: str | None,
+        limit: int,
+        visible_to: str | None = None,
+    ) -> builtins.list[Connector]:
+        """Up to ``limit`` connectors of :meth:`list` whose names sort after ``after``.
+
+        Names sort by code point (byte order of UTF-8) on every store. A store
+        over a database pages there; this default pages the whole list.
+        """
+        found = self.list(query, visible_to=visible_to)
+        return [c for c in found if after is None or c.name > after][:limit]
 
     @abstractmethod
     def update(self, connector: Connector) -> Connector:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import threading
 import uuid
 
@@ -32,16 +33,26 @@ class MemoryConnectorStore(ConnectorStore):
             self._items[connector.id] = stored
         return self._public(stored, with_secrets=False)
 
-    def get(self, name_or_id: str, *, with_secrets: bool = False) -> Connector:
+    def get(
+        self, name_or_id: str, *, with_secrets: bool = False, visible_to: str | None = None
+    ) -> Connector:
         with self._lock:
-            found = resolve(list(self._items.values()), name_or_id)
+            found = resolve(self._visible(visible_to), name_or_id)
         return self._public(found, with_secrets)
 
-    def list(self, query: ConnectorQuery | None = None) -> list[Connector]:
+    def list(
+        self, query: ConnectorQuery | None = None, *, visible_to: str | None = None
+    ) -> list[Connector]:
         query = query or ConnectorQuery()
         with self._lock:
-            items = [c for c in self._items.values() if matches(c, query)]
+            items = [c for c in self._visible(visible_to) if matches(c, query)]
         return sorted((self._public(c, False) for c in items), key=lambda c: c.name)
+
+    def _visible(self, visible_to: str | None) -> builtins.list[Connector]:
+        items = list(self._items.values())
+        if visible_to is None:
+            return items
+        return [c for c in items if c.shared or c.owner == visible_to]
 
     def update(self, connector: Connector) -> Connector:
         stored = connector.model_copy(deep=True, update={"version": connector.version + 1})

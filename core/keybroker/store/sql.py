@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import functools
 import getpass
 import uuid
@@ -158,6 +159,7 @@ class SQLConnectorStore(ConnectorStore):
                 cursor.execute("PRAGMA busy_timeout=30000")
                 cursor.close()
 
+        self._owns_engine = True
         try:
             from keybroker.store.schema_upgrade import ensure_schema
 
@@ -175,6 +177,23 @@ class SQLConnectorStore(ConnectorStore):
 
     def __repr__(self) -> str:
         return f"SQLConnectorStore({redact_url(self.url)!r})"
+
+    @classmethod
+    def over_engine(cls, engine: Engine, box: SecretBox) -> SQLConnectorStore:
+        """A store on an engine someone else opened, migrated and checked the key of.
+
+        A team server's: its database is already at the schema head and its key
+        check is its own; :meth:`close` leaves the engine to its owner.
+        """
+        store = cls.__new__(cls)
+        store.url = engine.url.render_as_string(hide_password=False)
+        store.location = f"server ({redact_url(store.url)})"
+        store._user = None
+        store._key_source = "the server's encryption key"
+        store._engine = engine
+        store._box = box
+        store._owns_engine = False
+        return store
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SQLConnectorStore:
@@ -375,14 +394,26 @@ class SQLConnectorStore(ConnectorStore):
             raise self._conflict(connector.name) from None
         return self._public(connector, version=1)
 
-    def _find(self, connection: Connection, name_or_id: str) -> Row[Any]:
+    @staticmethod
+    def _visibility(visible_to: str | None) -> Any:
+        """The condition keeping ``visible_to``'s own and shared connectors (None: all)."""
+        from sqlalchemy import or_, true
+
+        from keybroker.store.schema import connectors
+
+        if visible_to is None:
+            return true()
+        return or_(connectors.c.owner == visible_to, connectors.c.shared == true())
+
+    def _find(
+        self, connection: Connection, name_or_id: str, visible_to: str | None = None
+    ) -> Row[Any]:
         from sqlalchemy import select
 
         from keybroker.store.schema import connectors
 
-        by_name = connection.execute(
-            select(connectors).where(connectors.c.name == name_or_id)
-        ).first()
+        visible = select(connectors).where(self._visibility(visible_to))
+        by_name = connection.execute(visible.where(connectors.c.name == name_or_id)).first()
         if by_name is not None:
             return by_name
         try:
@@ -390,16 +421,14 @@ class SQLConnectorStore(ConnectorStore):
         except ValueError:
             wanted = None
         if wanted is not None:
-            by_id = connection.execute(
-                select(connectors).where(connectors.c.id == str(wanted))
-            ).first()
+            by_id = connection.execute(visible.where(connectors.c.id == str(wanted))).first()
             if by_id is not None:
                 return by_id
         elif len(name_or_id) >= MIN_ID_PREFIX and all(
             c in "0123456789abcdef-" for c in name_or_id.lower()
         ):
             found = connection.execute(
-                select(connectors).where(connectors.c.id.startswith(name_or_id.lower()))
+                visible.where(connectors.c.id.startswith(name_or_id.lower())).limit(2)
             ).all()
             if len(found) == 1:
                 return found[0]
@@ -413,27 +442,76 @@ class SQLConnectorStore(ConnectorStore):
         )
 
     @reports_database_errors
-    def get(self, name_or_id: str, *, with_secrets: bool = False) -> Connector:
+    def get(
+        self, name_or_id: str, *, with_secrets: bool = False, visible_to: str | None = None
+    ) -> Connector:
         with self._engine.connect() as connection:
-            row = self._find(connection, name_or_id)
+            row = self._find(connection, name_or_id, visible_to)
         return self._read(row, with_secrets)
 
-    @reports_database_errors
-    def list(self, query: ConnectorQuery | None = None) -> list[Connector]:
+    def _sort_name(self) -> Any:
+        """The name column compared by code point on every database.
+
+        SQLite compares bytes, and the MariaDB/MySQL table has a binary collation;
+        PostgreSQL would use the database's locale unless told "C".
+        """
+        from keybroker.store.schema import connectors
+
+        if self._engine.dialect.name == "postgresql":
+            return connectors.c.name.collate("C")
+        return connectors.c.name
+
+    def _selection(self, query: ConnectorQuery, visible_to: str | None) -> Any:
+        """The rows that may match ``query``; :func:`matches` decides exactly."""
         from sqlalchemy import select
 
         from keybroker.store.schema import connectors
 
-        query = query or ConnectorQuery()
-        statement = select(connectors).order_by(connectors.c.name)
+        statement = select(connectors).where(self._visibility(visible_to))
+        if query.name:
+            # a superset (SQLite's LIKE ignores ASCII case); matches() compares exactly
+            statement = statement.where(connectors.c.name.contains(query.name, autoescape=True))
         if query.connector_type:
             statement = statement.where(connectors.c.connector_type == query.connector_type)
         if query.resource_id:
             statement = statement.where(connectors.c.resource_id == query.resource_id)
+        return statement
+
+    @reports_database_errors
+    def list(
+        self, query: ConnectorQuery | None = None, *, visible_to: str | None = None
+    ) -> list[Connector]:
+        query = query or ConnectorQuery()
+        statement = self._selection(query, visible_to).order_by(self._sort_name())
         with self._engine.connect() as connection:
             rows = connection.execute(statement).all()
         found = [self._read(row, with_secrets=False) for row in rows]
         return sorted((c for c in found if matches(c, query)), key=lambda c: c.name)
+
+    @reports_database_errors
+    def page(
+        self,
+        query: ConnectorQuery,
+        *,
+        after: str | None,
+        limit: int,
+        visible_to: str | None = None,
+    ) -> builtins.list[Connector]:
+        """Keyset pages in SQL: one indexed range read per batch of ``limit`` rows."""
+        name = self._sort_name()
+        base = self._selection(query, visible_to).order_by(name).limit(limit)
+        found: builtins.list[Connector] = []
+        cursor = after
+        with self._engine.connect() as connection:
+            while len(found) < limit:
+                statement = base if cursor is None else base.where(name > cursor)
+                rows = connection.execute(statement).all()
+                batch = [self._read(row, with_secrets=False) for row in rows]
+                found.extend(c for c in batch if matches(c, query))
+                if len(rows) < limit:
+                    break
+                cursor = rows[-1].name
+        return found[:limit]
 
     @reports_database_errors
     def update(self, connector: Connector) -> Connector:
@@ -505,4 +583,5 @@ class SQLConnectorStore(ConnectorStore):
             return "default"
 
     def close(self) -> None:
-        self._engine.dispose()
+        if self._owns_engine:
+            self._engine.dispose()
