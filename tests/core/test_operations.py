@@ -90,7 +90,7 @@ def test_a_server_url_without_a_sign_in_says_how_to_sign_in(
 ) -> None:
     settings = Settings(config_dir=tmp_path / "kb", store_url="https://keybroker.example.com")
     service = ConnectorService(settings=settings)
-    with pytest.raises(UsageError, match="names the server https://keybroker.example.com but"):
+    with pytest.raises(UsageError, match=r"names the server https://keybroker\.example\.com but"):
         service.list()
     assert not (tmp_path / "kb").exists()  # nothing was created for it
     result = subprocess.run(
