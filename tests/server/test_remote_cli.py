@@ -170,3 +170,23 @@ def test_the_python_api_uses_the_server_and_its_rules(
     types = {t["connector_type"]: t for t in keybroker_json("connector", "list-types")}
     assert types["httpbasic"]["local"] is True and types["httpbasic"]["remote"] is True
     assert json.dumps(types).count(SERVICE_PASSWORD) == 0
+
+
+def test_auto_configuration_reads_this_machines_credentials_not_the_servers(
+    server: RunningServer,
+    users: list[str],
+    web: BasicAuthService,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    connect(server, "carol", PASSWORD)
+    monkeypatch.setenv("HTTPBASIC_URL", web.url)
+    monkeypatch.setenv("HTTPBASIC_USERNAME", web.username)
+    monkeypatch.setenv("HTTPBASIC_PASSWORD", web.password)
+    registered = keybroker_json(
+        "connector", "register", "auto-web", "-t", "httpbasic", "--auto-configure"
+    )
+    assert registered["owner"] == "carol"
+    assert registered["configuration"] == {"url": web.url, "username": web.username}
+    assert registered["verification"]["connector_name"] == "auto-web"  # verified on the server
+    assert "HTTPBASIC_PASSWORD" not in server.env  # the server had nothing to find
+    ok(cli("connector", "delete", "auto-web", "--yes"))

@@ -213,7 +213,17 @@ class ConnectorService:
         return merge_type(local, remote)
 
     def register(self, request: RegisterRequest) -> Registration:
-        """Validate, verify (unless asked not to) and store a new connector."""
+        """Validate, verify (unless asked not to) and store a new connector.
+
+        Against a server, auto-configuration runs here, on this machine's
+        credentials, and the server is sent the attributes found.
+        """
+        if request.auto_configure and self.server() is not None:
+            from keybroker.service.auto_configuration import configured_request
+            from keybroker.service.plugin_calls import PluginCalls
+
+            calls = PluginCalls(self.registry, self.settings.timeout_seconds)
+            request = configured_request(calls, request)
         return self.backend.register(request)
 
     def list(self, query: ConnectorQuery | None = None) -> builtins.list[Connector]:

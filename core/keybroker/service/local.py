@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 from keybroker import redaction
 from keybroker.caller import Caller
-from keybroker.catalog import TypeCatalog, require_auth_method
+from keybroker.catalog import TypeCatalog
 from keybroker.connector import (
     Connector,
     ConnectorQuery,
@@ -40,8 +40,9 @@ from keybroker.errors import (
 from keybroker.operations import IssuedClient, IssuePurpose, Registration
 from keybroker.registry import PluginRegistry
 from keybroker.service.audit import AuditSink, AuditTrail, open_hook_sink
+from keybroker.service.auto_configuration import discover
 from keybroker.service.issuing import ClientIssuer
-from keybroker.service.plugin_calls import PluginCalls, plugin_result_error
+from keybroker.service.plugin_calls import PluginCalls
 from keybroker.service.scope import ScopeRules
 from keybroker.service.updates import merge_update
 from keybroker.service.validation import (
@@ -53,7 +54,7 @@ from keybroker.service.validation import (
 from keybroker.service.verification import Verifier, fan_out
 from keybroker.settings import Settings
 from keybroker.store.base import ConnectorStore
-from keybroker.types import AuthConfig, AutoConfiguration, ConnectorType
+from keybroker.types import AuthConfig, ConnectorType
 from keybroker.views import ConnectorTypeView
 
 
@@ -242,33 +243,14 @@ class LocalOperations:
 
     def _auto_configure(self, spec: ConnectorSpec, request: RegisterRequest) -> None:
         """Fill ``spec`` from credentials the plugin finds here; given values win."""
-        declaration = spec.declaration
-        connector_type = declaration.connector_type
-        if not declaration.supports_auto_configuration or not self.calls.implements(
-            connector_type, "auto_configure"
-        ):
-            raise UsageError(
-                f"connector type '{connector_type}' does not support auto-configuration",
-                parameter="auto_configure",
-            )
-        if spec.auth_method:
-            require_auth_method(declaration, spec.auth_method)
-        hooks = self.calls.hooks(connector_type)
-        found = self.calls.guard(
-            None,
-            lambda: hooks.auto_configure(
-                auth_method=spec.auth_method or None,
-                resource_type=spec.resource_type,
-                resource_id=spec.resource_id,
-                options=request.auto_configure_options,
-            ),
+        found = discover(
+            self.calls,
+            spec.declaration,
+            spec.auth_method,
+            spec.resource_type,
+            spec.resource_id,
+            request.auto_configure_options,
         )
-        if found is None:
-            raise OperationError(f"no {connector_type} credentials found in the local environment")
-        if not isinstance(found, AutoConfiguration):
-            raise plugin_result_error(
-                connector_type, "auto_configure", "an AutoConfiguration", found
-            )
         spec.auth_method = found.auth_method
         spec.attributes = {**found.attributes, **spec.attributes}
         spec.resource_type = spec.resource_type or found.resource_type
