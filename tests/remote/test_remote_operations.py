@@ -347,3 +347,25 @@ def test_a_client_issued_for_a_type_not_installed_here_names_the_package(peer: A
     assert peer.last("POST", "/api/v1/connectors/mf/clients").body["purpose"] == str(
         IssuePurpose.CLIENT
     )
+
+
+def test_interactive_registration_of_a_type_only_the_server_has_says_what_to_install(
+    peer: ApiPeer,
+) -> None:
+    peer.answer("GET", "/api/v1/connector-types/mainframe", 200, _type_json("mainframe"))
+    result = run("connector", "register", "mf", "-t", "mainframe", "-i")
+    assert result.exit_code == 2
+    assert "install keybroker-mainframe here, or register without -i" in result.output
+    assert not [s for s in peer.seen if s.method == "POST"]
+
+
+def test_status_names_a_database_store_url_without_its_password(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("KEYBROKER_STORE_URL", "postgresql+psycopg://kb:db-pw-77@db/keybroker")
+    result = run("status")
+    assert result.exit_code == 0, result.output
+    assert "KEYBROKER_STORE_URL names the database postgresql+psycopg://kb@db/keybroker" in (
+        result.output
+    )
+    assert "db-pw-77" not in result.output
