@@ -215,3 +215,62 @@ def test_a_verification_uri_that_is_not_http_is_never_opened(uri: object) -> Non
     with pytest.raises(Exception, match="verification_uri") as raised:
         request_authorization(Answer(), {})  # type: ignore[arg-type]
     assert raised.value.exit_code == 1  # type: ignore[attr-defined]
+
+
+class FlakyServer(StubServer):
+    """Raises the scripted exceptions before answering from the script."""
+
+    def post_form(self, path: str, fields: dict[str, str]) -> tuple[int, dict[str, str], Any]:
+        answer = self.answers[0]
+        if isinstance(answer, BaseException):
+            self.polled_at.append(self.clock.now)
+            self.answers.pop(0)
+            raise answer
+        return super().post_form(path, fields)
+
+
+def test_a_server_restarting_while_a_person_approves_does_not_end_the_wait() -> None:
+    from keybroker.errors import ConnectionFailure
+    from keybroker.remote.http import ServerError, ServerRateLimited
+
+    clock = FakeClock()
+    token = (200, {"access_token": "kbd_t", "token_type": "Bearer", "expires_in": 60})
+    server = FlakyServer(
+        [
+            (400, {"error": "authorization_pending"}),
+            ConnectionFailure("cannot reach the server"),
+            ServerError("the server failed: database", 503, None),
+            ServerRateLimited("too many requests", 30),
+            token,
+        ],  # type: ignore[list-item]
+        clock,
+    )
+    told: list[tuple[str, int]] = []
+    result = wait_for_token(
+        server,  # type: ignore[arg-type]
+        _authorization(),
+        sleep=clock.sleep,
+        clock=clock,
+        on_transient_failure=lambda message, wait: told.append((message, wait)),
+    )
+    assert result.access_token == "kbd_t"
+    # waits grow (10 s, 20 s), honour Retry-After (30 s), and fall back to the interval
+    assert [wait for _message, wait in told] == [10, 20, 40]
+    assert server.polled_at == [5, 10, 20, 40, 80]
+    assert "cannot reach the server" in told[0][0]
+
+
+def test_a_server_that_stays_down_ends_the_wait_with_advice() -> None:
+    from keybroker.errors import ConnectionFailure
+
+    clock = FakeClock()
+    failures = [ConnectionFailure("cannot reach the server at http://x") for _ in range(10)]
+    server = FlakyServer(failures, clock)  # type: ignore[arg-type]
+    with pytest.raises(DeviceAuthorizationFailed, match=r"gave up waiting .* connect' again"):
+        wait_for_token(
+            server,  # type: ignore[arg-type]
+            _authorization(expires_in=3600),
+            sleep=clock.sleep,
+            clock=clock,
+        )
+    assert len(server.polled_at) == 6

@@ -82,6 +82,10 @@ def connect_with_browser(
             on_slow_down=lambda seconds: click.echo(
                 f"The server asked to poll less often: every {seconds} s from now on.", err=True
             ),
+            on_transient_failure=lambda message, seconds: click.echo(
+                f"Could not ask the server ({line(message)}); trying again in {seconds} s.",
+                err=True,
+            ),
         )
     except KeyboardInterrupt:
         click.echo("Stopped waiting: this device was not connected.", err=True)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from keybroker import __version__
-from keybroker.errors import NotFoundError, OperationError
+from keybroker.errors import ConnectionFailure, NotFoundError, OperationError
 
 if TYPE_CHECKING:
     from keybroker.remote.http import ServerClient
@@ -31,6 +31,10 @@ DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 #: RFC 8628 §3.2: the interval when the server names none; §3.5: added at each slow_down
 DEFAULT_INTERVAL = 5
 SLOW_DOWN_SECONDS = 5
+#: polls in a row that may fail transiently (server restarting, database failing over)
+MAX_TRANSIENT_FAILURES = 5
+#: the longest wait after a transient failure
+MAX_RETRY_WAIT = 60
 
 
 class DeviceAuthorizationFailed(OperationError):
@@ -143,14 +147,23 @@ def wait_for_token(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     on_slow_down: Callable[[int], None] | None = None,
+    on_transient_failure: Callable[[str, int], None] | None = None,
 ) -> DeviceToken:
     """Poll the token endpoint (RFC 8628 §3.4) until the request is decided or expires.
 
     Waits ``interval`` seconds before each poll; each ``slow_down`` adds 5 seconds
-    for this and every later poll. Raises :class:`DeviceAuthorizationFailed` when the
-    request is denied, expires or is refused.
+    for this and every later poll. A poll that fails transiently (unreachable
+    server, 5xx, 429) is retried after a growing wait (``Retry-After`` when given),
+    up to :data:`MAX_TRANSIENT_FAILURES` in a row, reported through
+    ``on_transient_failure(message, wait)``: the person may be approving meanwhile.
+    Raises :class:`DeviceAuthorizationFailed` when the request is denied, expires or
+    is refused.
     """
+    from keybroker.remote.http import ServerError, ServerRateLimited
+
     interval = authorization.interval
+    wait = interval
+    failures = 0
     deadline = clock() + authorization.expires_in
     fields = {
         "grant_type": DEVICE_CODE_GRANT,
@@ -159,13 +172,27 @@ def wait_for_token(
     }
     while True:
         client.close()  # an idle kept-alive connection would be closed by the server meanwhile
-        sleep(interval)
+        sleep(wait)
         if clock() >= deadline:
             raise DeviceAuthorizationFailed(
                 "the code expired before the request was approved; run 'keybroker connect' "
                 "again for a new one"
             )
-        status, _headers, answer = client.post_form(TOKEN_PATH, fields)
+        try:
+            status, _headers, answer = client.post_form(TOKEN_PATH, fields)
+        except (ConnectionFailure, ServerError, ServerRateLimited) as exc:
+            failures += 1
+            if failures > MAX_TRANSIENT_FAILURES:
+                raise DeviceAuthorizationFailed(
+                    f"gave up waiting for the approval after {failures} failed polls "
+                    f"({exc.message}); run 'keybroker connect' again"
+                ) from None
+            retry_after = exc.retry_after if isinstance(exc, ServerRateLimited) else None
+            wait = min(MAX_RETRY_WAIT, max(retry_after or 0, interval * 2**failures))
+            if on_transient_failure is not None:
+                on_transient_failure(exc.message, wait)
+            continue
+        failures, wait = 0, interval
         if status == 200 and isinstance(answer, dict) and "access_token" in answer:
             return _token(answer)
         error = answer.get("error") if isinstance(answer, dict) else None
@@ -173,6 +200,7 @@ def wait_for_token(
             continue
         if error == "slow_down":
             interval += SLOW_DOWN_SECONDS
+            wait = interval
             if on_slow_down is not None:
                 on_slow_down(interval)
             continue
