@@ -59,6 +59,7 @@ def team(request: pytest.FixtureRequest, fake_plugins: Path, tmp_path: Path) -> 
     alice = team.as_("alice")
     register(alice, "alice-private", resource_type="fake-bucket")
     register(alice, "alice-shared", resource_type="fake-bucket", shared=True)
+    register(alice, "alice-kube", resource_type="kubernetes-cluster", shared=True)
     register(team.as_("bob"), "bob-own", resource_type="fake-bucket")
     team.events.clear()
     return team
@@ -73,9 +74,9 @@ def test_register_records_the_caller_as_owner_and_the_sharing_asked_for(team: Te
 
 def test_a_user_lists_own_and_shared_connectors_only(team: Team) -> None:
     names = [c.name for c in team.as_("bob").list()]
-    assert names == ["alice-shared", "bob-own"]
-    assert [c.name for c in team.as_("carol").list()] == ["alice-shared"]
-    everything = ["alice-private", "alice-shared", "bob-own"]
+    assert names == ["alice-kube", "alice-shared", "bob-own"]
+    assert [c.name for c in team.as_("carol").list()] == ["alice-kube", "alice-shared"]
+    everything = ["alice-kube", "alice-private", "alice-shared", "bob-own"]
     assert [c.name for c in team.as_("root", admin=True).list()] == everything
     assert team.denied() == []  # a filtered list refuses nothing
 
@@ -84,9 +85,9 @@ def test_a_page_holds_only_visible_connectors_and_continues_after_the_last_name(
     team: Team,
 ) -> None:
     bob = team.as_("bob").backend
-    page, after = bob.page(ConnectorQuery(), None, 1)
-    assert [c.name for c in page] == ["alice-shared"] and after == "alice-shared"
-    page, after = bob.page(ConnectorQuery(), after, 1)
+    page, after = bob.page(ConnectorQuery(), None, 2)
+    assert [c.name for c in page] == ["alice-kube", "alice-shared"] and after == "alice-shared"
+    page, after = bob.page(ConnectorQuery(), after, 2)
     assert [c.name for c in page] == ["bob-own"] and after is None
 
 
@@ -126,8 +127,10 @@ def test_a_shared_connector_is_used_by_others_but_its_secrets_stay_with_the_owne
     bob = team.as_("bob")
     assert bob.get("alice-shared").secrets == {}
     assert bob.verify("alice-shared").ok
-    issued = bob.issue_client("alice-shared", resource_id="a")
-    assert issued.client.resource_id == "fake://a"
+    issued = bob.issue_client("alice-kube", resource_id="one-cluster")
+    assert issued.client.connector_type == "fakekube" and issued.client.secrets == {}
+    with pytest.raises(PermissionDeniedError, match="long-lived secrets"):
+        bob.issue_client("alice-shared", resource_id="a")  # the client would be the connector
     with pytest.raises(PermissionDeniedError, match="only the owner"):
         bob.get("alice-shared", show_secrets=True)
     with pytest.raises(PermissionDeniedError, match="only its owner or an admin may update"):
@@ -135,6 +138,7 @@ def test_a_shared_connector_is_used_by_others_but_its_secrets_stay_with_the_owne
     with pytest.raises(PermissionDeniedError, match="only its owner or an admin may delete"):
         bob.delete("alice-shared")
     assert team.denied() == [
+        ("bob", "issue", "alice-shared"),
         ("bob", "show-secrets", "alice-shared"),
         ("bob", "update", "alice-shared"),
         ("bob", "delete", "alice-shared"),
@@ -152,12 +156,23 @@ def test_an_admin_manages_everything_but_never_reads_anothers_secrets(team: Team
         root.get("alice-private", show_secrets=True)
     assert team.denied() == [("root", "show-secrets", "alice-private")]
     root.delete("bob-own")
-    assert [c.name for c in root.list()] == ["alice-private", "alice-shared"]
+    assert [c.name for c in root.list()] == ["alice-kube", "alice-private", "alice-shared"]
+
+
+def test_an_admin_cannot_redirect_anothers_secrets_by_changing_attributes(team: Team) -> None:
+    root = team.as_("root", admin=True)
+    with pytest.raises(PermissionDeniedError, match="give every secret attribute anew"):
+        root.update("alice-private", UpdateRequest(attributes={"account": "attacker"}))
+    assert team.denied() == [("root", "update", "alice-private")]
+    assert team.as_("alice").get("alice-private").configuration["account"] == "acct1"
+    # with secrets of their own, the admin may change the attributes
+    root.update("alice-private", UpdateRequest(attributes={"account": "new", "key": "k3y-2"}))
+    assert team.as_("alice").get("alice-private").configuration["account"] == "new"
 
 
 def test_a_service_account_is_never_an_admin(team: Team) -> None:
     robot = team.as_("robot", admin=True, kind=CallerKind.SERVICE_ACCOUNT)
-    assert [c.name for c in robot.list()] == ["alice-shared"]
+    assert [c.name for c in robot.list()] == ["alice-kube", "alice-shared"]
     with pytest.raises(PermissionDeniedError):
         robot.delete("alice-shared")
 
@@ -187,10 +202,12 @@ def test_an_update_based_on_an_old_version_is_refused(team: Team) -> None:
 
 
 def test_issuing_is_audited_with_the_caller_and_the_resource(team: Team) -> None:
-    issued = team.as_("bob").issue_client("alice-shared", resource_id="a")
+    issued = team.as_("bob").issue_client("alice-kube", resource_id="one-cluster")
     (event,) = team.events
     assert (event.action, event.actor, event.outcome) == ("issue", "bob", "success")
-    assert (event.resource_id, event.expires_at) == ("fake://a", issued.client.expires_at)
+    assert (event.resource_id, event.expires_at) == ("one-cluster", issued.client.expires_at)
+    owned = team.as_("alice").issue_client("alice-shared", resource_id="a")
+    assert owned.client.secret_values() == [SECRET]  # the owner may take its own secrets
 
 
 def test_the_local_caller_owns_everything_in_its_store(team: Team) -> None:

@@ -211,6 +211,8 @@ def test_authorization_matrix_with_two_users_and_an_admin(team: Team) -> None:
         ("GET", "/connectors/alice-shared?show_secrets=true", None, 403),
         ("PATCH", "/connectors/alice-shared", {"description": "bob's now"}, 403),
         ("DELETE", "/connectors/alice-shared", None, 403),
+        # an httpbasic client is the connector itself: its long-lived password is the owner's
+        ("POST", "/connectors/alice-shared/clients", target, 403),
     ]
     for method, path, body, expected in refusals:
         status, answer = bob.call(method, path, body)
@@ -221,13 +223,17 @@ def test_authorization_matrix_with_two_users_and_an_admin(team: Team) -> None:
     # a shared connector is usable by others, without its secrets
     assert bob.call("GET", "/connectors/alice-shared")[1]["secrets"] == {"password": "[HIDDEN]"}
     assert bob.call("POST", "/connectors/alice-shared/verify", {})[0] == 200
-    status, issued = bob.call("POST", "/connectors/alice-shared/clients", target)
-    assert status == 201, issued
+    status, reports = bob.call("GET", "/resources?resource_type=http-endpoint")
+    assert "alice-shared" in [r["connector_name"] for r in reports["items"]]
 
     # an admin sees and manages everything, but never reads another's secrets
     assert admin.call("GET", "/connectors/alice-private")[0] == 200
     status, answer = admin.call("GET", "/connectors/alice-private?show_secrets=true")
     assert status == 403 and answer["error"]["code"] == "forbidden"
+    # nor sends them elsewhere: pointing the connector at another host needs new secrets
+    redirect = {"attributes": {"url": "http://127.0.0.1:9/collect"}}
+    status, answer = admin.call("PATCH", "/connectors/alice-private", redirect)
+    assert status == 403 and answer["error"]["parameter"] == "attributes", answer
 
     denied = [
         (e["action"], e["connector_name"]) for e in _audit(team, "bob") if e["outcome"] == "denied"
@@ -243,6 +249,7 @@ def test_authorization_matrix_with_two_users_and_an_admin(team: Team) -> None:
             ("connector.show-secrets", "alice-shared"),
             ("connector.update", "alice-shared"),
             ("connector.delete", "alice-shared"),
+            ("connector.issue", "alice-shared"),
         ]
     )
     # bob's own view of the audit log tells nothing of alice's private connector
@@ -250,14 +257,19 @@ def test_authorization_matrix_with_two_users_and_an_admin(team: Team) -> None:
     assert status == 200 and own["items"][0]["outcome"] == "denied"
     assert all(e["connector_id"] is None for e in own["items"] if e["outcome"] == "denied")
 
-    (issue,) = [
-        e
-        for e in _audit(team, "bob")
-        if e["action"] == "connector.issue" and e["outcome"] == "success"
+    issues = [e for e in _audit(team, "alice") if e["action"] == "connector.issue"]
+    assert [(e["connector_name"], e["resource_id"], e["outcome"]) for e in issues] == [
+        ("web", "/reports", "success")
     ]
-    assert (issue["connector_name"], issue["resource_id"]) == ("alice-shared", "/reports")
-    assert [e["outcome"] for e in _audit(team, "admin") if "show-secrets" in e["action"]] == [
-        "denied"
+    verified = [e for e in _audit(team, "bob") if e["action"] == "connector.verify"]
+    assert [e["outcome"] for e in verified if e["connector_name"] == "alice-shared"] == ["success"]
+    admin_entries = _audit(team, "admin")
+    admin_denied = [
+        (e["action"], e["connector_name"]) for e in admin_entries if e["outcome"] == "denied"
+    ]
+    assert admin_denied == [
+        ("connector.update", "alice-private"),
+        ("connector.show-secrets", "alice-private"),
     ]
 
     # the owner shares and unshares; the admin deletes

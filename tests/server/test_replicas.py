@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from peers.basic_auth_server import basic_auth_service
 from peers.databases import server_database
 from peers.keybroker_server import ADMIN_PASSWORD, RunningServer, new_encryption_key, start_server
 
@@ -74,6 +75,45 @@ def test_deactivation_through_one_replica_holds_on_the_other(
     # a user deleted through b is gone through a at once
     assert b.request("DELETE", "/api/v1/users/irene", token=admin)[0] == 204
     assert a.request("GET", "/api/v1/users/irene", token=admin)[0] == 404
+
+
+def test_connectors_changed_through_one_replica_are_seen_through_the_other(
+    replicas: tuple[RunningServer, ...],
+) -> None:
+    a, b = replicas
+    admin = a.sign_in("admin", ADMIN_PASSWORD)
+    _create(a, admin, "jack")
+    _create(b, admin, "kate")
+    jack, kate = a.sign_in("jack", PASSWORD), b.sign_in("kate", PASSWORD)
+    with basic_auth_service("svc", "replicated-Secret-9") as web:
+        body = {
+            "name": "replicated",
+            "connector_type": "httpbasic",
+            "attributes": {"url": web.url, "username": "svc", "password": web.password},
+        }
+        assert a.request("POST", "/api/v1/connectors", body, jack)[0] == 201
+        # registered through a: there through b, sealed with the key both replicas share
+        status, _, shown = b.request(
+            "GET", "/api/v1/connectors/replicated?show_secrets=true", token=jack
+        )
+        assert status == 200 and shown["secrets"] == {"password": web.password}
+        assert b.request("GET", "/api/v1/connectors/replicated", token=kate)[0] == 404
+        # shared through a: kate uses it through b on the next request
+        status, _, updated = a.request(
+            "PATCH", "/api/v1/connectors/replicated", {"shared": True, "version": 1}, jack
+        )
+        assert status == 200, updated
+        assert b.request("POST", "/api/v1/connectors/replicated/verify", {}, kate)[0] == 200
+        # a change based on what b showed before the share loses against a's
+        status, _, stale = b.request(
+            "PATCH", "/api/v1/connectors/replicated", {"description": "x", "version": 1}, jack
+        )
+        assert status == 409 and stale["error"]["code"] == "stale_version"
+        # deleted through b: gone through a
+        assert b.request("DELETE", "/api/v1/connectors/replicated", token=jack)[0] == 200
+        assert a.request("GET", "/api/v1/connectors/replicated", token=jack)[0] == 404
+        status, _, page = a.request("GET", "/api/v1/connectors", token=kate)
+        assert status == 200 and page["items"] == []
 
 
 def test_a_replica_with_another_key_refuses_to_start(

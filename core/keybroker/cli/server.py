@@ -165,3 +165,97 @@ def migrate(database_url: str | None, data_dir: Path | None) -> None:
             f"The database at {where} is now at revision {HEAD_REVISION} "
             f"(it was at {before} when this command started)."
         )
+
+
+@server.command("rotate-key")
+@database_url_option
+@data_dir_option
+@click.option(
+    "--new-key-stdin",
+    is_flag=True,
+    help="Read the new key (urlsafe base64 of 32 bytes) from standard input.",
+)
+@click.option(
+    "--new-key-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a generated new key to this file (it must not exist; mode 0600).",
+)
+def rotate_key(
+    database_url: str | None,
+    data_dir: Path | None,
+    new_key_stdin: bool,
+    new_key_file: Path | None,
+) -> None:
+    """Re-encrypt every connector secret with a new key; stop every replica first.
+
+    The current key comes from where the server reads it. The new key is read
+    from stdin (--new-key-stdin), written to --new-key-file, or, when the server
+    reads its key from a key file, replaces that file. Tokens issued before keep
+    working. Restart the replicas with the new key afterwards.
+    """
+    from keybroker.server.database import create_engine
+    from keybroker.server.key_rotation import rotate_server_key
+    from keybroker.server.keys import ServerKeys, load_keys
+    from keybroker.server.settings import ENCRYPTION_KEY_ENV
+    from keybroker.store.crypto import new_key_text, parse_key
+
+    _require_extra()
+    if new_key_stdin and new_key_file:
+        raise UsageError("give --new-key-stdin or --new-key-file, not both")
+    settings = _settings(database_url, data_dir)
+    current = load_keys(settings)
+    replaced_file: Path | None = None
+    if new_key_stdin:
+        import sys
+
+        new_text = sys.stdin.readline().strip()
+        parse_key(new_text, "standard input")
+    elif new_key_file is not None:
+        if new_key_file.exists():
+            raise UsageError(f"{new_key_file} exists already; name a new file for the new key")
+        new_text = new_key_text()
+    elif settings.encryption_key:
+        raise UsageError(
+            f"the current key comes from {ENCRYPTION_KEY_ENV}: give the new one with "
+            "--new-key-stdin, or have one generated with --new-key-file PATH"
+        )
+    else:
+        new_text = new_key_text()
+        replaced_file = settings.key_file
+    new = ServerKeys(parse_key(new_text, "the new key"))
+    target = new_key_file or replaced_file
+    staged = _stage_key(target, new_text)
+    engine = create_engine(settings)
+    try:
+        count = rotate_server_key(engine, current, new)
+    except BaseException:
+        if staged is not None:
+            staged.unlink(missing_ok=True)
+        raise
+    finally:
+        engine.dispose()
+    if staged is not None and target is not None:
+        os.replace(staged, target)
+    where = _display_url(settings)
+    s = "" if count == 1 else "s"
+    click.echo(f"Re-encrypted {count} connector{s} in {where} with the new key.")
+    if replaced_file is not None:
+        click.echo(f"The key file {replaced_file} now holds the new key.")
+    elif new_key_file is not None:
+        click.echo(f"The new key is in {new_key_file}.")
+    click.echo("Start every replica with the new key now; tokens issued before keep working.")
+
+
+def _stage_key(target: Path | None, text: str) -> Path | None:
+    """Write ``text`` to a private file beside ``target`` (renamed into place once the
+    database has the new key), or None when no file is to be written."""
+    if target is None:
+        return None
+    staged = target.with_name(f".{target.name}.new")
+    fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, (text + "\n").encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return staged

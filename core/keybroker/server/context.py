@@ -42,6 +42,7 @@ class ServerContext:
     device_flow: DeviceFlow
     web_sessions: WebSessions
     connectors: ConnectorBackend
+    hasher: TokenHasher = field(repr=False)
 
     @classmethod
     def create(cls, settings: ServerSettings) -> ServerContext:
@@ -85,6 +86,7 @@ class ServerContext:
                 timedelta(minutes=settings.web_session_minutes),
             ),
             connectors=ConnectorBackend(engine, keys.encryption_key, audit),
+            hasher=hasher,
         )
 
     def prepare(self) -> str | None:
@@ -99,7 +101,16 @@ class ServerContext:
         with self.engine.connect() as connection:
             check_schema(connection)
         self._check_key()
+        self._accept_earlier_tokens()
         return self.users.bootstrap_admin(self.settings.admin_password)
+
+    def _accept_earlier_tokens(self) -> None:
+        """Keep tokens issued before a key rotation valid (their hash keys, sealed in the
+        database by ``keybroker server rotate-key``)."""
+        from keybroker.server.key_rotation import previous_token_keys
+
+        with self.engine.connect() as connection:
+            self.hasher.accept_previous(previous_token_keys(connection, self.keys))
 
     def _check_key(self) -> None:
         from sqlalchemy import insert, select

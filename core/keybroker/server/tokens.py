@@ -65,6 +65,10 @@ class TokenHasher:
         """The stored form of ``token`` under the current key."""
         return hmac.new(self._keys[0], token.encode(), hashlib.sha256).hexdigest()
 
+    def accept_previous(self, keys: list[bytes]) -> None:
+        """Also accept tokens hashed with ``keys`` (earlier keys, newest first)."""
+        self._keys = [self._keys[0], *(k for k in keys if k not in self._keys)]
+
     def candidates(self, token: str) -> list[str]:
         """The stored forms of ``token`` under every known key (the current one first)."""
         return [hmac.new(key, token.encode(), hashlib.sha256).hexdigest() for key in self._keys]

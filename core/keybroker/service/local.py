@@ -364,6 +364,17 @@ class LocalOperations:
         if request.shared is not None:
             spec.shared = request.shared
         connector, config = self.builder.build(spec)
+        if (request.attributes or request.auth_method) and self._keeps_secrets_of(
+            current, connector
+        ):
+            # e.g. an admin pointing a connector at another host: its verification would
+            # send the owner's secrets there
+            self.audit.deny("update", current, current.name)
+            raise PermissionDeniedError(
+                f"only the owner of connector '{current.name}' ('{current.owner}') may change "
+                "its attributes while keeping its secrets; give every secret attribute anew",
+                parameter="attributes",
+            )
         report = None
         if request.verify:
             report = self.verifier.check(
@@ -373,6 +384,13 @@ class LocalOperations:
         stored = self.store.update(connector)
         self.audit.record("update", stored)
         return Registration(connector=stored, verification=report)
+
+    def _keeps_secrets_of(self, owned: Connector, other: Connector) -> bool:
+        """Whether ``other`` carries a secret of ``owned`` that the caller may not read."""
+        if self.caller.owns(owned):
+            return False
+        kept = set(owned.secret_values())
+        return any(value in kept for value in other.secret_values())
 
     def delete(self, name_or_id: str) -> Connector:
         """Delete a connector and return what it was (without secrets)."""
@@ -488,7 +506,9 @@ class LocalOperations:
 
         For a login or an issued client, a resource type with instances needs
         one instance (the only one reached is picked); a Python client
-        (``IssuePurpose.CLIENT``) may cover the connector's whole scope.
+        (``IssuePurpose.CLIENT``) may cover the connector's whole scope. A
+        client that would carry the connector's own long-lived secrets (a type
+        that derives nothing shorter-lived) is issued to its owner only.
         """
         action = "login" if purpose == IssuePurpose.LOGIN else "issue"
         connector, declaration, config = self._usable(
@@ -508,6 +528,13 @@ class LocalOperations:
             pick_instance=purpose != IssuePurpose.CLIENT,
         )
         client = self.issuer.derive(connector, declaration, config, target_type, target_id)
+        if self._keeps_secrets_of(connector, client):
+            self.audit.deny(action, connector, connector.name, target_type, target_id)
+            raise PermissionDeniedError(
+                f"connector '{connector.name}' issues no short-lived credentials for "
+                f"{target_type}: its client would carry the long-lived secrets that only its "
+                f"owner ('{connector.owner}') may read"
+            )
         self.audit.record(action, connector, target_type, target_id, expires_at=client.expires_at)
         return IssuedClient(
             connector_id=connector.id,

@@ -98,6 +98,38 @@ def sqlite_file(url: str) -> Path | None:
     return Path(database)
 
 
+def reseal_connectors(connection: Connection, old_box: SecretBox, new_box: SecretBox) -> int:
+    """Re-seal every connector ``old_box`` opens with ``new_box``, in ``connection``'s
+    transaction; returns how many. Unreadable rows stay as they are; each re-sealed row
+    gets a new version. A row changed meanwhile raises ``StaleVersionError``.
+    """
+    from sqlalchemy import select
+    from sqlalchemy import update as sql_update
+
+    from keybroker.store.rows import from_row, to_row
+    from keybroker.store.schema import connectors
+
+    count = 0
+    for row in connection.execute(select(connectors)).all():
+        connector = from_row(row._mapping, old_box, with_secrets=True)
+        if connector.error is not None:
+            continue
+        values = to_row(connector, new_box)
+        values.pop("id")
+        result = connection.execute(
+            sql_update(connectors)
+            .where(connectors.c.id == row.id, connectors.c.version == row.version)
+            .values(**values, version=row.version + 1)
+        )
+        if result.rowcount != 1:
+            raise StaleVersionError(
+                "a connector changed while the key was being rotated; nothing was "
+                "changed, run the rotation again"
+            )
+        count += 1
+    return count
+
+
 class SQLConnectorStore(ConnectorStore):
     """Connectors in a SQL database reached through SQLAlchemy.
 
@@ -318,31 +350,12 @@ class SQLConnectorStore(ConnectorStore):
         gets a new version, so a process still holding the old key cannot write
         over it.
         """
-        from sqlalchemy import select
         from sqlalchemy import update as sql_update
 
-        from keybroker.store.rows import from_row, to_row
-        from keybroker.store.schema import KEY_CHECK, connectors, store_metadata
+        from keybroker.store.schema import KEY_CHECK, store_metadata
 
-        count = 0
         with self._engine.begin() as connection:
-            for row in connection.execute(select(connectors)).all():
-                connector = from_row(row._mapping, self._box, with_secrets=True)
-                if connector.error is not None:
-                    continue
-                values = to_row(connector, new_box)
-                values.pop("id")
-                result = connection.execute(
-                    sql_update(connectors)
-                    .where(connectors.c.id == row.id, connectors.c.version == row.version)
-                    .values(**values, version=row.version + 1)
-                )
-                if result.rowcount != 1:
-                    raise StaleVersionError(
-                        "a connector changed while the key was being rotated; nothing was "
-                        "changed, run the rotation again"
-                    )
-                count += 1
+            count = reseal_connectors(connection, self._box, new_box)
             connection.execute(
                 sql_update(store_metadata)
                 .where(store_metadata.c.name == KEY_CHECK)

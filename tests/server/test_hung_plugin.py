@@ -1,0 +1,76 @@
+"""A plugin that hangs, behind a real server: requests time out and threads stay bounded.
+
+The server runs with the fake connector types on its path, a pool of two
+plugin-call threads and a one-second timeout. Many concurrent verifications of
+a connector whose cloud never answers each fail after about the timeout, and
+the server process ends with no more threads than the pool allows.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from peers.fake_plugins import fake_plugins_installed
+from peers.keybroker_server import ADMIN_PASSWORD, RunningServer, start_server
+
+
+def _threads(server: RunningServer) -> int:
+    status = Path(f"/proc/{server.process.pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("Threads:")))
+
+
+def test_hung_plugin_calls_do_not_pile_up_threads(tmp_path: Path) -> None:
+    with fake_plugins_installed(tmp_path / "plugins") as plugins:
+        server = start_server(
+            tmp_path,
+            extra_env={
+                "PYTHONPATH": str(plugins),
+                "KEYBROKER_PLUGIN_CALL_THREADS": "2",
+                "KEYBROKER_TIMEOUT": "1",
+            },
+        )
+    try:
+        token = server.sign_in("admin", ADMIN_PASSWORD)
+        body = {
+            "name": "hangs",
+            "connector_type": "fakecloud",
+            "auth_method": "key",
+            "resource_type": "fake-bucket",
+            "attributes": {"account": "a", "key": "k3y-value", "delay": "60"},
+            "verify": False,
+        }
+        status, _, created = server.request("POST", "/api/v1/connectors", body, token)
+        assert status == 201, created
+        answers: list[tuple[int, float]] = []
+
+        def verify() -> None:
+            started = time.monotonic()
+            status, _, _ = server.request("POST", "/api/v1/connectors/hangs/verify", {}, token)
+            answers.append((status, time.monotonic() - started))
+
+        def wave() -> None:  # six concurrent requests
+            requests = [threading.Thread(target=verify) for _ in range(6)]
+            for thread in requests:
+                thread.start()
+            for thread in requests:
+                thread.join(30)
+
+        wave()  # the server's request threads and the plugin-call pool are started now
+        baseline = _threads(server)
+        wave()
+        wave()
+        assert [status for status, _ in answers] == [502] * 18
+        assert max(seconds for _, seconds in answers) < 10
+        # twelve more calls that hang for a minute, and not one more thread
+        assert _threads(server) <= baseline
+        status, _, reports = server.request("GET", "/api/v1/resources", token=token)
+        assert status == 200
+        assert [r["error"] for r in reports["items"]] == [
+            "connector 'hangs' did not answer within 1 s"
+        ]
+        assert _threads(server) <= baseline
+        assert "Traceback" not in server.log_text()
+    finally:
+        server.stop()
