@@ -24,7 +24,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from pydantic_core import to_jsonable_python
 
 from keybroker import redaction
-from keybroker.errors import NotFoundError, OperationError, PluginError
+from keybroker.errors import NotFoundError, OperationError
 from keybroker.operations import IssuedClient, IssuePurpose, Registration
 from keybroker.views import ConnectorTypeView, ConnectorView, RegistrationView, ResourceReport
 
@@ -110,17 +110,16 @@ class RemoteOperations:
         view: RegistrationView = self._parse(RegistrationView, data)
         return Registration(connector=view.to_connector(), verification=view.verification)
 
-    def _lacks_type(self, exc: NotFoundError | PluginError, connector_type: str) -> None:
-        """Re-raise a server's "unknown connector type" as which package it lacks."""
-        if exc.parameter == "connector_type" or f"'{connector_type}'" in exc.message:
-            kind = type(exc)
-            raise kind(
-                f"the server at {self.url} lacks keybroker-{connector_type} (connector type "
-                f"'{connector_type}' is not installed there: {exc.message}); ask its "
-                "administrator to install it on the server",
-                parameter="connector_type",
-            ) from None
-        raise exc
+    def _lacks_type(self, exc: NotFoundError, connector_type: str) -> NotFoundError:
+        """A server's "unknown connector type" reworded as the package it lacks."""
+        if exc.parameter != "connector_type":
+            return exc
+        return NotFoundError(
+            f"the server at {self.url} lacks keybroker-{connector_type} (connector type "
+            f"'{connector_type}' is not installed there: {exc.message}); ask its "
+            "administrator to install it on the server",
+            parameter="connector_type",
+        )
 
     # -- connector types --------------------------------------------------------------
 
@@ -147,8 +146,8 @@ class RemoteOperations:
         """Register on the server (which validates, verifies and stores)."""
         try:
             answer = self.client.post(f"{API}/connectors", request_body(request))
-        except (NotFoundError, PluginError) as exc:
-            self._lacks_type(exc, request.connector_type)
+        except NotFoundError as exc:
+            raise self._lacks_type(exc, request.connector_type) from None
         return self._registration(answer)
 
     def list(self, query: ConnectorQuery | None = None) -> builtins.list[Connector]:

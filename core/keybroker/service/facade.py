@@ -14,7 +14,7 @@ import threading
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from keybroker.errors import KeybrokerError, NotFoundError, UsageError
+from keybroker.errors import KeybrokerError, NotFoundError, PluginError, UsageError
 from keybroker.registry import PluginRegistry
 from keybroker.settings import Settings
 
@@ -207,6 +207,10 @@ class ConnectorService:
         try:
             remote: ConnectorTypeView | None = server.describe_type(connector_type)
         except NotFoundError:
+            remote = None
+        except PluginError:  # its plugin is broken on the server
+            if local is None:
+                raise
             remote = None
         if local is None and remote is None:
             raise unknown_everywhere(connector_type, server.url, self.registry.names())
