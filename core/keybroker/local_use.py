@@ -32,6 +32,15 @@ from keybroker.settings import Settings
 from keybroker.types import AuthConfig
 
 
+def missing_client_plugin(connector_type: str) -> PluginError:
+    """The error for a connector client whose type's plugin is not installed here."""
+    return PluginError(
+        f"the connector client issued is of type '{connector_type}', whose plugin is not "
+        f"installed here: install keybroker-{connector_type} here (pip install "
+        f"'keybroker[{connector_type}]') to log in or build Python clients with it"
+    )
+
+
 class LocalUse:
     """Python clients and local-tool logins from connector clients issued by ``operations``."""
 
@@ -48,11 +57,7 @@ class LocalUse:
         try:
             declaration = self.registry.declaration(client.connector_type)
         except NotFoundError:
-            kind = client.connector_type
-            raise PluginError(
-                f"the connector client is of type '{kind}', whose plugin is not installed "
-                f"here; install it (e.g. pip install 'keybroker[{kind}]')"
-            ) from None
+            raise missing_client_plugin(client.connector_type) from None
         method = require_auth_method(declaration, client.auth_method)
         try:
             return client.auth_config(method.config_schema)
@@ -147,7 +152,7 @@ class LocalUse:
             resource_type=issued.resource_type,
             resource_id=issued.resource_id,
             client=client,
-            refresh_env=self.settings.refresh_env(),
+            refresh_env=self.refresh_env(),
         )
         results: list[LoginResult] = []
         errors: list[KeybrokerError] = []
@@ -167,12 +172,31 @@ class LocalUse:
             raise errors[0]
         return results
 
+    def refresh_env(self) -> dict[str, str]:
+        """The environment a login's credential helper runs with to reach this same backend.
+
+        Never a secret: for a team server its URL (and the path of a token file
+        when the sign-in came from one); the helper signs in as this client does.
+        """
+        env = self.settings.refresh_env()
+        from keybroker.remote.operations import RemoteOperations
+
+        if isinstance(self.operations, RemoteOperations):
+            from keybroker.remote.session import helper_env
+            from keybroker.settings import LOGIN_STORE_ENV, STORE_URL_ENV
+
+            env.update({STORE_URL_ENV: self.operations.url, LOGIN_STORE_ENV: self.operations.url})
+            env.update(helper_env())
+        return env
+
     def _local_tools(
         self, client: Connector, resource_type: str, wanted: list[str] | None
     ) -> list[str]:
         """The names of the tools to configure for ``client``; ``UsageError`` if none fits."""
         every = self.registry.local_tools()
         fitting = [t.tool for t in every if t.covers(client.connector_type, resource_type)]
+        if not fitting and client.connector_type not in self.registry.names():
+            raise missing_client_plugin(client.connector_type)
         if not fitting:
             raise UsageError(
                 f"no installed plugin configures a local tool for {client.connector_type} "

@@ -85,10 +85,12 @@ def test_a_connector_type_is_described_without_its_python_classes(
     assert ConnectorTypeView.model_validate_json(described.model_dump_json()) == described
 
 
-def test_a_server_url_is_refused_until_servers_exist(fake_plugins: Path, tmp_path: Path) -> None:
+def test_a_server_url_without_a_sign_in_says_how_to_sign_in(
+    fake_plugins: Path, tmp_path: Path
+) -> None:
     settings = Settings(config_dir=tmp_path / "kb", store_url="https://keybroker.example.com")
     service = ConnectorService(settings=settings)
-    with pytest.raises(UsageError, match="KEYBROKER_STORE_URL names a keybroker server"):
+    with pytest.raises(UsageError, match=r"names the server https://keybroker\.example\.com but"):
         service.list()
     assert not (tmp_path / "kb").exists()  # nothing was created for it
     result = subprocess.run(
@@ -100,7 +102,7 @@ def test_a_server_url_is_refused_until_servers_exist(fake_plugins: Path, tmp_pat
     )
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
-    assert "cannot use yet" in result.stderr
+    assert "run 'keybroker connect --url http://127.0.0.1:9'" in result.stderr
 
 
 def test_registry_loads_only_the_named_plugin(fake_plugins: Path) -> None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import boto3
 
@@ -79,3 +83,48 @@ def attrs(world: AwsWorld, keys: dict[str, str] | None = None, **extra: str) -> 
     """Command-line attributes for a connector talking to the test's moto server."""
     values = {**(keys or ADMIN_KEYS), "region": REGION, "endpoint_url": world.url, **extra}
     return [f"{k}={v}" for k, v in values.items()]
+
+
+def eks_token_reviewer(sts_url: str, cluster: str) -> Callable[[str], bool]:
+    """How an EKS cluster checks a bearer token: the presigned STS GetCallerIdentity call.
+
+    The token is ``k8s-aws-v1.`` and the base64 of a URL presigned for the cluster
+    (header ``x-k8s-aws-id``); the cluster accepts it when STS answers that URL with
+    the caller's identity. Here STS is the moto server at ``sts_url``.
+
+    moto limit: moto routes a request to a service by its ``Authorization`` header,
+    so a presigned GET (credentials in the query) lands on S3. The reviewer sends the
+    same credential scope and signature from the query as that header.
+    """
+
+    def review(token: str) -> bool:
+        if not token.startswith("k8s-aws-v1."):
+            return False
+        encoded = token.removeprefix("k8s-aws-v1.")
+        try:
+            url = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+        except ValueError:
+            return False
+        if not url.startswith(sts_url + "/?Action=GetCallerIdentity"):
+            return False
+        query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+        if "x-k8s-aws-id" not in query.get("X-Amz-SignedHeaders", ""):
+            return False
+        try:
+            authorization = (
+                f"{query['X-Amz-Algorithm']} Credential={query['X-Amz-Credential']}, "
+                f"SignedHeaders={query['X-Amz-SignedHeaders']}, "
+                f"Signature={query['X-Amz-Signature']}"
+            )
+        except KeyError:
+            return False
+        request = urllib.request.Request(
+            url, headers={"x-k8s-aws-id": cluster, "Authorization": authorization}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return answer.status == 200 and b"<Arn>arn:aws:" in answer.read()
+        except OSError:
+            return False
+
+    return review

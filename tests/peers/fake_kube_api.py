@@ -3,7 +3,8 @@
 It answers the discovery paths kubectl and the Python client need, /version,
 and lists namespaces, checking a bearer token or basic credentials. Tokens are
 accepted from ``tokens`` and, for tokens minted in another process (the kubectl
-exec plugin), from the lines of ``token_file``; ``revoked`` tokens are refused.
+exec plugin), from the lines of ``token_file``, and by ``token_reviewer`` (as EKS
+reviews its tokens with STS); ``revoked`` tokens are refused.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import base64
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,6 +37,8 @@ class FakeKubeApi:
     authority: CertificateAuthority | None = field(default=None, repr=False)
     token_file: Path | None = None
     seen_tokens: list[str] = field(default_factory=list)
+    #: asked about a bearer token it does not know, as a cluster asks its token webhook
+    token_reviewer: Callable[[str], bool] | None = None
 
     def client_certificate(self, user: str) -> tuple[str, str]:
         """A client certificate and key for ``user``, signed by the server's CA and accepted."""
@@ -53,7 +56,11 @@ class FakeKubeApi:
             minted = set()
             if self.token_file is not None and self.token_file.exists():
                 minted = set(self.token_file.read_text().split())
-            return value not in self.revoked and (value in self.tokens or value in minted)
+            if value in self.revoked:
+                return False
+            if value in self.tokens or value in minted:
+                return True
+            return self.token_reviewer is not None and self.token_reviewer(value)
         if scheme == "Basic":
             user, _, password = base64.b64decode(value).decode().partition(":")
             return (user, password) in self.basic

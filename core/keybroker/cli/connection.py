@@ -236,11 +236,22 @@ def status(output: str) -> None:
     settings = _settings()
     session = current_session(settings)
     if session is None:
-        data: dict[str, Any] = {"connected": False, "store": "embedded"}
+        embedded = settings.store_url is None
+        data: dict[str, Any] = {
+            "connected": False,
+            "store": "embedded" if embedded else settings.store_location,
+        }
         if output != "table":
             emit_data(data, output)
-        else:
+        elif embedded:
             click.echo("Not connected to a server: commands use the embedded store.")
+        else:
+            click.echo(
+                line(
+                    "Not using a server: KEYBROKER_STORE_URL names the database "
+                    f"{settings.store_location}, which commands open directly."
+                )
+            )
         return
     with session.client(settings.timeout_seconds) as client:
         identity = client.get("/api/v1/auth/whoami")

@@ -288,6 +288,13 @@ def ask_registration(service: ConnectorService, values: dict[str, Any]) -> dict[
         raise UsageError("no connector type is installed; try 'pip install keybroker[all]'")
     connector_type = values["connector_type"] or _choose("Connector type", names)
     # answers are checked as they are typed, by the plugin installed here
+    if connector_type not in service.registry.names() and service.server() is not None:
+        raise UsageError(
+            f"-i checks your answers with the plugin installed here, and connector type "
+            f"'{connector_type}' is not: install keybroker-{connector_type} here, or register "
+            "without -i ('keybroker connector describe-type' documents its attributes)",
+            parameter="connector_type",
+        )
     declaration = service.registry.declaration(connector_type)
     methods = [m.auth_method for m in declaration.auth_methods]
     auth_method = values["auth_method"] or (

@@ -236,7 +236,7 @@ class ServerClient:
         target = self._base_path + path
         query = {k: v for k, v in (params or {}).items() if v is not None}
         if query:
-            target += "?" + urlencode(query)
+            target += "?" + urlencode(query, doseq=True)  # a list value: the name repeated
         headers = {
             "Accept": "application/json",
             "User-Agent": f"keybroker/{__version__}",

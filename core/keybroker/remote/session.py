@@ -136,40 +136,64 @@ def remove_session(settings: Settings) -> bool:
     return True
 
 
-def current_session(settings: Settings) -> ServerSession | None:
-    """The server this client uses, or None for the embedded store.
+def environment_token() -> str | None:
+    """A credential the environment gives for ``KEYBROKER_STORE_URL``, or None.
 
-    ``KEYBROKER_STORE_URL`` with an http(s) URL wins over the stored session; its
-    credential is ``KEYBROKER_STORE_API_KEY``, the content of
-    ``KEYBROKER_STORE_TOKEN_FILE`` or the stored session's (same URL), in that order
-    (the first two may not be given together).
+    ``KEYBROKER_STORE_API_KEY`` (a service account's API key, for CI jobs and
+    containers) or the content of the file named by ``KEYBROKER_STORE_TOKEN_FILE``
+    (e.g. a mounted secret); not both. This is the one place that reads
+    credentials from the environment; none of them is ever written into a file
+    that ``login`` writes.
     """
     api_key = os.environ.get(API_KEY_ENV, "").strip()
     token_file = os.environ.get(TOKEN_FILE_ENV)
-    if api_key and not is_server_url(settings.store_url):
+    if api_key:
+        if token_file:
+            raise UsageError(f"set either {API_KEY_ENV} or {TOKEN_FILE_ENV}, not both")
+        return api_key
+    if not token_file:
+        return None
+    try:
+        token = Path(token_file).expanduser().read_text().strip()
+    except OSError as exc:
+        raise UsageError(f"cannot read {TOKEN_FILE_ENV} ({token_file}): {exc.strerror}") from None
+    if not token:
+        raise UsageError(f"{TOKEN_FILE_ENV} ({token_file}) is empty")
+    return token
+
+
+def helper_env() -> dict[str, str]:
+    """What a credential helper needs, besides the server URL, to sign in as this client does.
+
+    The *path* of the token file (never its content); a token kept in the
+    stored session is found through the config directory, and an API key in the
+    environment reaches the helper through the tool's own environment.
+    """
+    token_file = os.environ.get(TOKEN_FILE_ENV)
+    return {TOKEN_FILE_ENV: str(Path(token_file).expanduser().absolute())} if token_file else {}
+
+
+def current_session(settings: Settings) -> ServerSession | None:
+    """The server this client uses, or None for a store (embedded, or a database URL).
+
+    ``KEYBROKER_STORE_URL`` wins over the stored session: a database URL opens
+    that store, an http(s) URL that server, whose credential is the environment's
+    (:func:`environment_token`) or the stored session's for the same URL.
+    """
+    if os.environ.get(API_KEY_ENV, "").strip() and not is_server_url(settings.store_url):
         raise UsageError(
             f"{API_KEY_ENV} is set but {STORE_URL_ENV} does not name a server; "
             f"set {STORE_URL_ENV}=https://... (the server the key belongs to) as well"
         )
+    if settings.store_url and not is_server_url(settings.store_url):
+        return None
     stored = load_session(settings)
     if not is_server_url(settings.store_url):
         return stored
     url = normalize_url(str(settings.store_url), allow_http=True)
-    if api_key:
-        if token_file:
-            raise UsageError(f"set either {API_KEY_ENV} or {TOKEN_FILE_ENV}, not both")
-        normalize_url(url)  # plain http only to loopback for a key from the environment
-        return ServerSession(url=url, token=api_key)
-    if token_file:
-        try:
-            token = Path(token_file).expanduser().read_text().strip()
-        except OSError as exc:
-            raise UsageError(
-                f"cannot read {TOKEN_FILE_ENV} ({token_file}): {exc.strerror}"
-            ) from None
-        if not token:
-            raise UsageError(f"{TOKEN_FILE_ENV} ({token_file}) is empty")
-        normalize_url(url)  # plain http only to loopback when the token comes from a file
+    token = environment_token()
+    if token is not None:
+        normalize_url(url)  # plain http only to loopback for a credential from the environment
         return ServerSession(url=url, token=token)
     if stored is not None and stored.url == url:
         return stored

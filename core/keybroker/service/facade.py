@@ -14,9 +14,9 @@ import threading
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from keybroker.errors import KeybrokerError, UsageError
+from keybroker.errors import KeybrokerError, NotFoundError, PluginError, UsageError
 from keybroker.registry import PluginRegistry
-from keybroker.settings import STORE_URL_ENV, Settings
+from keybroker.settings import Settings
 
 if TYPE_CHECKING:
     from keybroker.caller import Caller
@@ -31,16 +31,17 @@ if TYPE_CHECKING:
     )
     from keybroker.local_use import LocalUse
     from keybroker.operations import ConnectorOperations, IssuedClient, IssuePurpose, Registration
+    from keybroker.remote.operations import RemoteOperations
     from keybroker.store.base import ConnectorStore
     from keybroker.types import AuthConfig, ConnectorType
     from keybroker.views import ConnectorTypeView, ConnectorView, RegistrationView
 
-SERVER_SCHEMES = ("http://", "https://")
-
 
 def is_server_url(url: str | None) -> bool:
     """Whether a store URL names a keybroker server rather than a database."""
-    return bool(url) and str(url).lower().startswith(SERVER_SCHEMES)
+    from keybroker.remote.session import is_server_url as names_server
+
+    return names_server(url)
 
 
 def open_backend(
@@ -49,12 +50,21 @@ def open_backend(
     store: ConnectorStore | None = None,
     caller: Caller | None = None,
 ) -> ConnectorOperations:
-    """The backend ``settings`` name: a server URL, or the local one over a store."""
-    if store is None and is_server_url(settings.store_url):
-        raise UsageError(
-            f"{STORE_URL_ENV} names a keybroker server, which this version cannot use yet; "
-            "unset it to use the embedded store, or give a database URL"
-        )
+    """The backend the settings name: a team server, or the local one over a store.
+
+    A given ``store`` is used as it is. Otherwise a server when
+    ``KEYBROKER_STORE_URL`` is an http(s) URL or ``keybroker connect`` stored a
+    session (and no database URL is given); the embedded store (or the database
+    ``KEYBROKER_STORE_URL`` names) when not connected.
+    """
+    if store is None:
+        from keybroker.remote.session import current_session
+
+        session = current_session(settings)
+        if session is not None:
+            from keybroker.remote.operations import RemoteOperations
+
+            return RemoteOperations(session.client(settings.timeout_seconds))
     from keybroker.service.local import LocalOperations
 
     return LocalOperations(store=store, registry=registry, settings=settings, caller=caller)
@@ -138,22 +148,86 @@ class ConnectorService:
         The local backend's types are the catalog's; asking the catalog directly
         keeps ``list-types`` and ``describe-type`` from loading the operations.
         """
-        if self._backend is not None or is_server_url(self.settings.store_url):
+        if self._backend is not None:
             return self.backend
         return self.catalog
+
+    def server(self) -> RemoteOperations | None:
+        """The backend when it is a team server, else None (opens it only for a server)."""
+        from keybroker.remote.operations import RemoteOperations
+
+        with self._lock:
+            if self._backend is None:
+                if self._store is not None:
+                    return None
+                from keybroker.remote.session import current_session
+
+                if current_session(self.settings) is None:
+                    return None
+            backend = self.backend
+        return backend if isinstance(backend, RemoteOperations) else None
 
     def list_types(
         self, resource_type: str | None = None, auth_method: str | None = None
     ) -> builtins.list[ConnectorTypeView]:
-        """The backend's connector types (an unknown filter value is a ``UsageError``)."""
-        return self._types().list_types(resource_type, auth_method)
+        """Connector types with where they can be used (an unknown filter is a ``UsageError``).
+
+        Against a server: the types installed here (LOCAL) and the server's
+        (REMOTE), merged; a filter value only one side knows is accepted.
+        """
+        server = self.server()
+        if server is None:
+            return self._types().list_types(resource_type, auth_method)
+        from keybroker.service.availability import merge_types
+
+        refused: UsageError | None = None
+        try:
+            remote = server.list_types(resource_type, auth_method)
+        except UsageError as exc:
+            remote, refused = [], exc
+        try:
+            local = self.catalog.list_types(resource_type, auth_method)
+        except UsageError:
+            if refused is not None:
+                raise refused from None
+            local = []
+        return merge_types(local, remote)
 
     def describe_type(self, connector_type: str) -> ConnectorTypeView:
-        """One connector type of the backend."""
-        return self._types().describe_type(connector_type)
+        """One connector type, with where it can be used; documented by whichever side has it."""
+        server = self.server()
+        if server is None:
+            return self._types().describe_type(connector_type)
+        from keybroker.service.availability import merge_type, unknown_everywhere
+        from keybroker.views import ConnectorTypeView
+
+        local: ConnectorTypeView | None = None
+        if connector_type in self.registry.names():
+            local = ConnectorTypeView.from_availability(self.registry.availability(connector_type))
+        try:
+            remote: ConnectorTypeView | None = server.describe_type(connector_type)
+        except NotFoundError:
+            remote = None
+        except PluginError:  # its plugin is broken on the server
+            if local is None:
+                raise
+            remote = None
+        if local is None and remote is None:
+            raise unknown_everywhere(connector_type, server.url, self.registry.names())
+        return merge_type(local, remote)
 
     def register(self, request: RegisterRequest) -> Registration:
-        """Validate, verify (unless asked not to) and store a new connector."""
+        """Validate, verify (unless asked not to) and store a new connector.
+
+        Against a server, auto-configuration runs here, on this machine's
+        credentials, and the server is sent the attributes found.
+        """
+        if request.auto_configure and self.server() is not None:
+            from keybroker.service.auto_configuration import configured_request
+            from keybroker.service.plugin_calls import PluginCalls
+
+            calls = PluginCalls(self.registry, self.settings.timeout_seconds)
+            request = configured_request(calls, request)
         return self.backend.register(request)
 
     def list(self, query: ConnectorQuery | None = None) -> builtins.list[Connector]:
