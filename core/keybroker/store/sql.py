@@ -20,6 +20,7 @@ from keybroker.errors import (
     UsageError,
 )
 from keybroker.store.base import ConnectorStore
+from keybroker.store.opened_rows import OpenedRows
 from keybroker.store.query import MIN_ID_PREFIX, matches
 
 if TYPE_CHECKING:
@@ -145,6 +146,9 @@ class SQLConnectorStore(ConnectorStore):
     refused. ``key_source`` names where the key comes from, for messages.
     """
 
+    #: connectors opened without secrets, by row content (a server's store only)
+    _opened: OpenedRows | None = None
+
     def __init__(
         self,
         url: str,
@@ -225,6 +229,7 @@ class SQLConnectorStore(ConnectorStore):
         store._engine = engine
         store._box = box
         store._owns_engine = False
+        store._opened = OpenedRows()  # a long-lived process lists the same rows again and again
         return store
 
     @classmethod
@@ -369,6 +374,8 @@ class SQLConnectorStore(ConnectorStore):
     def _read(self, row: Row[Any], with_secrets: bool) -> Connector:
         from keybroker.store.rows import from_row
 
+        if not with_secrets and self._opened is not None:
+            return self._opened.read(row, self._box)
         connector = from_row(row._mapping, self._box, with_secrets=with_secrets)
         if connector.error is not None and with_secrets:
             raise StoreError(connector.error)
