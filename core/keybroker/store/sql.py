@@ -148,6 +148,8 @@ class SQLConnectorStore(ConnectorStore):
 
     #: connectors opened without secrets, by row content (a server's store only)
     _opened: OpenedRows | None = None
+    #: an autocommit engine for reads (a server's store only): no BEGIN/ROLLBACK round trips
+    _reads: Engine | None = None
 
     def __init__(
         self,
@@ -230,6 +232,8 @@ class SQLConnectorStore(ConnectorStore):
         store._box = box
         store._owns_engine = False
         store._opened = OpenedRows()  # a long-lived process lists the same rows again and again
+        if engine.dialect.name != "sqlite":  # SQLite's driver opens no transaction to read
+            store._reads = engine.execution_options(isolation_level="AUTOCOMMIT")
         return store
 
     @classmethod
@@ -465,7 +469,7 @@ class SQLConnectorStore(ConnectorStore):
     def get(
         self, name_or_id: str, *, with_secrets: bool = False, visible_to: str | None = None
     ) -> Connector:
-        with self._engine.connect() as connection:
+        with (self._reads or self._engine).connect() as connection:
             row = self._find(connection, name_or_id, visible_to)
         return self._read(row, with_secrets)
 
@@ -503,7 +507,7 @@ class SQLConnectorStore(ConnectorStore):
     ) -> list[Connector]:
         query = query or ConnectorQuery()
         statement = self._selection(query, visible_to).order_by(self._sort_name())
-        with self._engine.connect() as connection:
+        with (self._reads or self._engine).connect() as connection:
             rows = connection.execute(statement).all()
         found = [self._read(row, with_secrets=False) for row in rows]
         return sorted((c for c in found if matches(c, query)), key=lambda c: c.name)
@@ -522,7 +526,7 @@ class SQLConnectorStore(ConnectorStore):
         base = self._selection(query, visible_to).order_by(name).limit(limit)
         found: builtins.list[Connector] = []
         cursor = after
-        with self._engine.connect() as connection:
+        with (self._reads or self._engine).connect() as connection:
             while len(found) < limit:
                 statement = base if cursor is None else base.where(name > cursor)
                 rows = connection.execute(statement).all()
