@@ -1,24 +1,42 @@
 """Load benchmark of the keybroker server: requests/s, p50 and p99 of whole HTTP requests.
 
 Starts ``keybroker server up`` as real processes (REPLICAS processes of WORKERS
-uvicorn workers each, on one database), seeds USERS accounts straight into the
-database, signs in, and drives the server from other processes: Debian's ``wrk``
-when it is installed (``apt-get install wrk``), else an asyncio client in this
-process. Measures:
+uvicorn workers each, on one database), seeds USERS accounts and CONNECTORS
+connectors straight into the database (the connectors through the store, sealed
+with the server's key, owned by ``admin``), signs in, and drives the server from
+other processes: Debian's ``wrk`` when it is installed (``apt-get install wrk``),
+else an asyncio client in this process. Measures, each after a short warm-up:
 
 - ``GET /health`` (no authentication, no database),
 - ``GET /api/v1/users?limit=50`` authenticated with a session token (one indexed
   token lookup plus one page query per request),
 - ``GET /api/v1/auth/whoami`` with a session token and with a service account's API
   key (an API key costs one more indexed query: its address's refused-key count).
+- ``GET /api/v1/connectors?limit=50``: the first page of 1,000 connectors,
+- ``POST /api/v1/connectors/{name}/clients``: a connector client issued from a
+  Kubernetes bearer-token connector (no cloud call: the "credential cache" is warm
+  by construction, so this measures the server's own path: authentication,
+  authorization, the sealed row, the plugin's derivation, the audit write).
+
+The connector cases run when the server's OpenAPI document has their routes.
+With several replicas every endpoint is driven by one ``wrk`` per replica, in
+parallel, the connections split between them (wrk reaches one host per run);
+their request rates add up and the p50/p99 shown are the worst of the replicas'.
+
+Beside the rates, ``cpu ms/req`` is the CPU time the server processes (every
+replica and worker) spent per answered request: a figure that holds up better
+than req/s when other work shares the machine.
 
     uv run python bench/server_load.py                       # SQLite in a temp dir
     uv run python bench/server_load.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/kb_bench
     uv run python bench/server_load.py --replicas 2 --database-url ...
 
 A PostgreSQL or MySQL database named in the URL is dropped and created afresh.
-Target for the connector list of the next phase, on a 2-core machine: 500
-requests/s with p99 under 50 ms for pages of 50 out of 1,000.
+Target for the connector list on a 2-core machine: 500 requests/s with p99 under
+50 ms for pages of 50 out of 1,000 (aim: 1,000/s). With N connections open, the
+mean latency is N / rate (Little's law): the default 16 connections make 500/s
+mean 32 ms per request; 32 connections would make a 50 ms p99 need well over
+640/s.
 """
 
 from __future__ import annotations
@@ -98,6 +116,46 @@ def seed_users(url: str, count: int) -> None:
     engine.dispose()
 
 
+#: the cluster every seeded connector reaches (never contacted: issuing a bearer-token
+#: client needs no call to it)
+CLUSTER_SERVER = "https://10.0.0.1:6443"
+CLUSTER_ID = "10.0.0.1:6443"
+
+
+def seed_connectors(url: str, encryption_key: str, count: int, owner: str) -> None:
+    """Store ``count`` Kubernetes bearer-token connectors, sealed with the server's key."""
+    from pydantic import SecretStr
+
+    from keybroker.connector import Connector
+    from keybroker.store.crypto import SecretBox, parse_key
+    from keybroker.store.sql import SQLConnectorStore
+
+    store = SQLConnectorStore(url, SecretBox(parse_key(encryption_key, "the bench")))
+    try:
+        for index in range(count):
+            store.create(
+                Connector(
+                    name=f"bench-{index:05d}",
+                    connector_type="kubernetes",
+                    auth_method="token",
+                    resource_type="kubernetes-cluster",
+                    resource_id=CLUSTER_ID,
+                    configuration={
+                        "server": CLUSTER_SERVER,
+                        "certificate_authority": None,
+                        "insecure": False,
+                    },
+                    secrets={"token": SecretStr(f"bench-token-{index}")},
+                    secret_names=["token"],
+                    labels={"team": f"t{index % 10}"},
+                    owner=owner,
+                    shared=index % 2 == 0,
+                )
+            )
+    finally:
+        store.close()
+
+
 def start(env: dict[str, str], port: int, workers: int, log: Path) -> subprocess.Popen[bytes]:
     command = [
         sys.executable,
@@ -147,7 +205,54 @@ def service_account_key(port: int, token: str) -> str:
         return str(json.load(response)["key"])
 
 
+# -- what the server spends ------------------------------------------------------------------
+
+
+def _process_tree(root: int) -> list[int]:
+    """``root`` and its descendants (uvicorn's worker processes), from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    found, pending = [], [root]
+    while pending:
+        pid = pending.pop()
+        found.append(pid)
+        pending.extend(children.get(pid, []))
+    return found
+
+
+def cpu_seconds(roots: list[int]) -> float:
+    """User plus system CPU time of the server processes so far (0 where /proc is absent)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0
+    for root in roots:
+        for pid in _process_tree(root):
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
 # -- load generators ------------------------------------------------------------------------
+
+
+class Case:
+    """One endpoint to drive: its label, method, path and JSON body (or None)."""
+
+    def __init__(
+        self, label: str, path: str, token: str | None, method: str = "GET", body: object = None
+    ) -> None:
+        self.label, self.path, self.token, self.method = label, path, token, method
+        self.body = None if body is None else json.dumps(body)
 
 
 def _wrk_seconds(text: str) -> float:
@@ -164,66 +269,91 @@ def _percentile(output: str, percent: int) -> float:
     return _wrk_seconds(found.group(1)) if found else float("nan")
 
 
-def run_wrk(urls: list[str], token: str | None, connections: int, seconds: int) -> dict[str, float]:
-    """One wrk per URL (replica), connections split between them; figures combined."""
-    per = max(1, connections // len(urls))
-    headers = ["-H", f"Authorization: Bearer {token}"] if token else []
-    processes = [
-        subprocess.Popen(
-            ["wrk", "-t1", f"-c{per}", f"-d{seconds}s", "--latency", *headers, url],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for url in urls
-    ]
-    outputs = [p.communicate()[0] for p in processes]
+def _wrk_script(case: Case, directory: Path) -> list[str]:
+    """wrk options for the case's method and body (a Lua script for anything but GET)."""
+    if case.method == "GET" and case.body is None:
+        return []
+    script = directory / "request.lua"
+    lines = [f"wrk.method = {json.dumps(case.method)}"]
+    if case.body is not None:
+        lines += [
+            f"wrk.body = {json.dumps(case.body)}",
+            'wrk.headers["Content-Type"] = "application/json"',
+        ]
+    script.write_text("\n".join(lines) + "\n")
+    return ["-s", str(script)]
+
+
+def run_wrk(case: Case, ports: list[int], connections: int, seconds: int) -> dict[str, float]:
+    """One wrk per replica, connections split between them, run at once; figures combined."""
+    per = max(1, connections // len(ports))
+    headers = ["-H", f"Authorization: Bearer {case.token}"] if case.token else []
+    with tempfile.TemporaryDirectory() as directory:
+        script = _wrk_script(case, Path(directory))
+        processes = [
+            subprocess.Popen(
+                [
+                    "wrk",
+                    "-t1",
+                    f"-c{per}",
+                    f"-d{seconds}s",
+                    "--latency",
+                    *headers,
+                    *script,
+                    f"http://127.0.0.1:{port}{case.path}",
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for port in ports
+        ]
+        outputs = [p.communicate()[0] for p in processes]
     rps = p50 = p99 = 0.0
-    errors = 0
+    errors = requests = 0
     for output in outputs:
         found = re.search(r"Requests/sec:\s+([\d.]+)", output)
-        if not found:
+        count = re.search(r"(\d+) requests in", output)
+        if not found or not count:
             raise SystemExit(f"wrk failed:\n{output}")
         rps += float(found.group(1))
+        requests += int(count.group(1))
         p50 = max(p50, _percentile(output, 50))
         p99 = max(p99, _percentile(output, 99))
         bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
         errors += int(bad.group(1)) if bad else 0
-    return {"rps": rps, "p50": p50, "p99": p99, "errors": errors}
+    return {"rps": rps, "p50": p50, "p99": p99, "errors": errors, "requests": requests}
 
 
-async def _client(
-    host: str, port: int, path: str, token: str | None, until: float, latencies: list[float]
-) -> int:
-    reader, writer = await asyncio.open_connection(host, port)
-    auth = f"Authorization: Bearer {token}\r\n" if token else ""
-    request = f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{auth}\r\n".encode()
+async def _client(port: int, case: Case, until: float, latencies: list[float]) -> int:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head = f"{case.method} {case.path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    if case.token:
+        head += f"Authorization: Bearer {case.token}\r\n"
+    body = (case.body or "").encode()
+    if case.body is not None:
+        head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+    request = f"{head}\r\n".encode() + body
     errors = 0
     while time.perf_counter() < until:
         start = time.perf_counter()
         writer.write(request)
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = int(re.search(rb"(?i)content-length: (\d+)", head).group(1))  # type: ignore[union-attr]
+        answer = await reader.readuntil(b"\r\n\r\n")
+        length = int(re.search(rb"(?i)content-length: (\d+)", answer).group(1))  # type: ignore[union-attr]
         await reader.readexactly(length)
         latencies.append(time.perf_counter() - start)
-        if not head.startswith(b"HTTP/1.1 2"):
+        if not answer.startswith(b"HTTP/1.1 2"):
             errors += 1
     writer.close()
     return errors
 
 
-async def _drive(
-    urls: list[str], token: str | None, connections: int, seconds: int
-) -> dict[str, float]:
-    from urllib.parse import urlsplit
-
+async def _drive(case: Case, ports: list[int], connections: int, seconds: int) -> dict[str, float]:
     latencies: list[float] = []
     until = time.perf_counter() + seconds
-    tasks = []
-    for index in range(connections):
-        parts = urlsplit(urls[index % len(urls)])
-        path = parts.path + (f"?{parts.query}" if parts.query else "")
-        tasks.append(_client(parts.hostname or "", parts.port or 80, path, token, until, latencies))
+    tasks = [
+        _client(ports[index % len(ports)], case, until, latencies) for index in range(connections)
+    ]
     start = time.perf_counter()
     errors = sum(await asyncio.gather(*tasks))
     elapsed = time.perf_counter() - start
@@ -233,15 +363,69 @@ async def _drive(
         "p50": statistics.median(ordered),
         "p99": ordered[int(len(ordered) * 0.99) - 1],
         "errors": errors,
+        "requests": len(ordered),
     }
 
 
 def measure(
-    tool: str, urls: list[str], token: str | None, connections: int, seconds: int
+    tool: str, case: Case, ports: list[int], connections: int, seconds: int
 ) -> dict[str, float]:
     if tool == "wrk":
-        return run_wrk(urls, token, connections, seconds)
-    return asyncio.run(_drive(urls, token, connections, seconds))
+        return run_wrk(case, ports, connections, seconds)
+    return asyncio.run(_drive(case, ports, connections, seconds))
+
+
+def served_routes(port: int) -> set[tuple[str, str]]:
+    """(method, path template) pairs of the server's OpenAPI document."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/openapi.json", timeout=30) as response:
+        document = json.load(response)
+    return {
+        (method.upper(), path)
+        for path, operations in document.get("paths", {}).items()
+        for method in operations
+    }
+
+
+def cases(token: str, api_key: str | None, routes: set[tuple[str, str]]) -> list[Case]:
+    """The endpoints to drive; the connector ones only where the server has them."""
+    found = [
+        Case("GET /health", "/health", None),
+        Case("GET /api/v1/users?limit=50 (bearer)", "/api/v1/users?limit=50", token),
+        Case("GET /api/v1/auth/whoami (session)", "/api/v1/auth/whoami", token),
+    ]
+    if api_key is not None:
+        found.append(Case("GET /api/v1/auth/whoami (API key)", "/api/v1/auth/whoami", api_key))
+    if ("GET", "/api/v1/connectors") in routes:
+        found.append(
+            Case("GET /api/v1/connectors?limit=50 (bearer)", "/api/v1/connectors?limit=50", token)
+        )
+    else:
+        print("(no GET /api/v1/connectors on this server: the connector list is not measured)")
+    clients = next(
+        (
+            p
+            for m, p in routes
+            if m == "POST" and re.fullmatch(r"/api/v1/connectors/\{[^}]+\}/clients", p)
+        ),
+        None,
+    )
+    if clients:
+        found.append(
+            Case(
+                "POST /api/v1/connectors/{name}/clients",
+                "/api/v1/connectors/bench-00000/clients",
+                token,
+                method="POST",
+                body={
+                    "resource_type": "kubernetes-cluster",
+                    "resource_id": CLUSTER_ID,
+                    "purpose": "issue",
+                },
+            )
+        )
+    else:
+        print("(no POST /api/v1/connectors/{name}/clients: issuing clients is not measured)")
+    return found
 
 
 def main() -> int:
@@ -250,9 +434,14 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers per replica")
     parser.add_argument("--replicas", type=int, default=1, help="server processes")
     parser.add_argument("--users", type=int, default=1000)
-    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--connectors", type=int, default=1000)
+    parser.add_argument("--connections", type=int, default=16, help="open connections in all")
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--warm-up", type=int, default=2, help="seconds of load before each case")
     parser.add_argument("--tool", choices=["auto", "wrk", "asyncio"], default="auto")
+    parser.add_argument(
+        "--only", help="comma-separated words: run the cases whose label holds one of them"
+    )
     options = parser.parse_args()
     tool = options.tool
     if tool == "auto":
@@ -262,11 +451,12 @@ def main() -> int:
         url = options.database_url or f"sqlite:///{directory}/server.db"
         if not url.startswith("sqlite"):
             recreate_database(url)
+        key = base64.urlsafe_b64encode(os.urandom(32)).decode()
         env = {k: v for k, v in os.environ.items() if not k.startswith("KEYBROKER_SERVER_")}
         env.update(
             KEYBROKER_SERVER_DATA_DIR=directory,
             KEYBROKER_SERVER_DATABASE_URL=url,
-            KEYBROKER_SERVER_ENCRYPTION_KEY=base64.urlsafe_b64encode(os.urandom(32)).decode(),
+            KEYBROKER_SERVER_ENCRYPTION_KEY=key,
             KEYBROKER_ADMIN_PASSWORD=ADMIN_PASSWORD,
         )
         subprocess.run(
@@ -275,6 +465,9 @@ def main() -> int:
             check=True,
             capture_output=True,
         )
+        seeded = time.perf_counter()
+        seed_connectors(url, key, options.connectors, owner="admin")
+        seeded = time.perf_counter() - seeded
         ports = [free_port() for _ in range(options.replicas)]
         processes = []
         try:
@@ -283,29 +476,42 @@ def main() -> int:
                     start(env, port, options.workers, Path(directory) / f"{index}.log")
                 )
             token = sign_in(ports[0])  # the first start created the admin
-            seed_users(url, options.users)
-            api_key = service_account_key(ports[0], token)
+            seed_users(url, options.users)  # after: the admin is made only in an empty database
+            routes = served_routes(ports[0])
+            api_key = (
+                service_account_key(ports[0], token)
+                if ("POST", "/api/v1/service-accounts") in routes
+                else None
+            )
+            selected = cases(token, api_key, routes)
+            if options.only:
+                words = options.only.split(",")
+                selected = [c for c in selected if any(w in c.label for w in words)]
             from sqlalchemy.engine import make_url
 
             backend = make_url(url).get_backend_name()
             print(
                 f"keybroker server: {backend}, {options.replicas} replica(s) x {options.workers} "
-                f"worker(s), {options.users} users, {options.connections} connections, "
-                f"{options.seconds} s each, load from {tool}"
+                f"worker(s), {options.users} users, {options.connectors} connectors (stored in "
+                f"{seeded:.1f} s), {options.connections} connections, {options.seconds} s each, "
+                f"load from {tool}"
             )
-            print(f"{'endpoint':42} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
-            cases = [
-                ("GET /health", "/health", None),
-                ("GET /api/v1/users?limit=50 (bearer)", "/api/v1/users?limit=50", token),
-                ("GET /api/v1/auth/whoami (session)", "/api/v1/auth/whoami", token),
-                ("GET /api/v1/auth/whoami (API key)", "/api/v1/auth/whoami", api_key),
-            ]
-            for label, path, credential in cases:
-                urls = [f"http://127.0.0.1:{port}{path}" for port in ports]
-                figures = measure(tool, urls, credential, options.connections, options.seconds)
+            print(
+                f"{'endpoint':42} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'cpu ms/req':>10} "
+                f"{'errors':>6}"
+            )
+            roots = [process.pid for process in processes]
+            for case in selected:
+                if options.warm_up:
+                    measure(tool, case, ports, options.connections, options.warm_up)
+                before = cpu_seconds(roots)
+                figures = measure(tool, case, ports, options.connections, options.seconds)
+                spent = (cpu_seconds(roots) - before) / max(1, figures["requests"])
                 print(
-                    f"{label:42} {figures['rps']:9.0f} {figures['p50'] * 1000:8.1f} "
-                    f"{figures['p99'] * 1000:8.1f} {int(figures['errors']):7d}"
+                    f"{case.label:42} {figures['rps']:7.0f} {figures['p50'] * 1000:7.1f} "
+                    f"{figures['p99'] * 1000:7.1f} {spent * 1000:10.2f} "
+                    f"{int(figures['errors']):6d}",
+                    flush=True,
                 )
         finally:
             for process in processes:

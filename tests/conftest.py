@@ -32,3 +32,16 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         if variable.startswith(("AWS_", "KEYBROKER_")) and variable not in ISOLATED_VARIABLES:
             monkeypatch.delenv(variable, raising=False)
     return home
+
+
+@pytest.fixture(autouse=True)
+def fresh_secret_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts with no remembered secrets, like each real keybroker process.
+
+    In-process CLI runs remember the secrets they load; without this, a value one
+    test used as a secret ('secret', 'nope') would be masked in a later test's
+    output, and tests would pass or fail by the order they run in.
+    """
+    from keybroker import redaction
+
+    monkeypatch.setattr(redaction, "_registry", redaction.SecretRegistry())

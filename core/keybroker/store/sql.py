@@ -20,6 +20,7 @@ from keybroker.errors import (
     UsageError,
 )
 from keybroker.store.base import ConnectorStore
+from keybroker.store.opened_rows import OpenedRows
 from keybroker.store.query import MIN_ID_PREFIX, matches
 
 if TYPE_CHECKING:
@@ -145,6 +146,11 @@ class SQLConnectorStore(ConnectorStore):
     refused. ``key_source`` names where the key comes from, for messages.
     """
 
+    #: connectors opened without secrets, by row content (a server's store only)
+    _opened: OpenedRows | None = None
+    #: an autocommit engine for reads (a server's store only): no BEGIN/ROLLBACK round trips
+    _reads: Engine | None = None
+
     def __init__(
         self,
         url: str,
@@ -225,6 +231,9 @@ class SQLConnectorStore(ConnectorStore):
         store._engine = engine
         store._box = box
         store._owns_engine = False
+        store._opened = OpenedRows()  # a long-lived process lists the same rows again and again
+        if engine.dialect.name != "sqlite":  # SQLite's driver opens no transaction to read
+            store._reads = engine.execution_options(isolation_level="AUTOCOMMIT")
         return store
 
     @classmethod
@@ -369,6 +378,8 @@ class SQLConnectorStore(ConnectorStore):
     def _read(self, row: Row[Any], with_secrets: bool) -> Connector:
         from keybroker.store.rows import from_row
 
+        if not with_secrets and self._opened is not None:
+            return self._opened.read(row, self._box)
         connector = from_row(row._mapping, self._box, with_secrets=with_secrets)
         if connector.error is not None and with_secrets:
             raise StoreError(connector.error)
@@ -458,7 +469,7 @@ class SQLConnectorStore(ConnectorStore):
     def get(
         self, name_or_id: str, *, with_secrets: bool = False, visible_to: str | None = None
     ) -> Connector:
-        with self._engine.connect() as connection:
+        with (self._reads or self._engine).connect() as connection:
             row = self._find(connection, name_or_id, visible_to)
         return self._read(row, with_secrets)
 
@@ -496,7 +507,7 @@ class SQLConnectorStore(ConnectorStore):
     ) -> list[Connector]:
         query = query or ConnectorQuery()
         statement = self._selection(query, visible_to).order_by(self._sort_name())
-        with self._engine.connect() as connection:
+        with (self._reads or self._engine).connect() as connection:
             rows = connection.execute(statement).all()
         found = [self._read(row, with_secrets=False) for row in rows]
         return sorted((c for c in found if matches(c, query)), key=lambda c: c.name)
@@ -515,7 +526,7 @@ class SQLConnectorStore(ConnectorStore):
         base = self._selection(query, visible_to).order_by(name).limit(limit)
         found: builtins.list[Connector] = []
         cursor = after
-        with self._engine.connect() as connection:
+        with (self._reads or self._engine).connect() as connection:
             while len(found) < limit:
                 statement = base if cursor is None else base.where(name > cursor)
                 rows = connection.execute(statement).all()

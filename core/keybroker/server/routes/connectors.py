@@ -37,10 +37,13 @@ _SHORT = 128
 _RESOURCE_ID = 512
 
 
-def connector_service(
+async def connector_service(
     context: Context, principal: CurrentPrincipal, address: ClientIP
 ) -> RequestConnectors:
-    """The connector operations of this request, for its principal."""
+    """The connector operations of this request, for its principal.
+
+    ``async``: building them does no I/O, so FastAPI need not hop to a worker thread.
+    """
     return context.connectors.for_request(principal, address)
 
 
