@@ -337,3 +337,23 @@ def test_names_sort_and_page_by_code_point_on_every_database(team: Team) -> None
     assert seen == sorted(names)  # "0b", "B-2", "Zb", "b-2", "b.2", "b2", "b_2", "bb"
     status, page = team.alice.call("GET", "/connectors?name=B&limit=50")
     assert _names(page) == ["B-2"]  # a name filter compares case and all
+
+
+def test_an_account_owning_connectors_is_not_deleted_so_its_name_inherits_nothing(
+    team: Team, server: RunningServer
+) -> None:
+    admin = team.admin
+    assert admin.call("POST", "/users", {"name": "carol", "password": PASSWORD})[0] == 201
+    carol = Session(server, server.sign_in("carol", PASSWORD))
+    assert _register(carol, team, "carol-web")[0] == 201
+    status, refused = admin.call("DELETE", "/users/carol")
+    assert status == 409
+    assert "owns 1 connector(s); delete them first" in refused["error"]["message"]
+    assert carol.call("GET", "/connectors/carol-web")[0] == 200  # nothing was deleted
+    # once her connector is gone the account goes, and a new 'carol' starts with nothing
+    assert admin.call("DELETE", "/connectors/carol-web")[0] == 200
+    assert admin.call("DELETE", "/users/carol")[0] == 204
+    assert admin.call("POST", "/users", {"name": "carol", "password": PASSWORD})[0] == 201
+    again = Session(server, server.sign_in("carol", PASSWORD))
+    status, page = again.call("GET", "/connectors?name=carol")
+    assert status == 200 and page["items"] == []

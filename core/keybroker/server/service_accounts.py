@@ -19,6 +19,7 @@ from keybroker.server.audit import AuditLog, Outcome
 from keybroker.server.database import reader, stored_time, utcnow
 from keybroker.server.principal import AccountKind
 from keybroker.server.service_account_models import ServiceAccountCreated, ServiceAccountInfo
+from keybroker.server.users import refuse_if_owning_connectors
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine, Row
@@ -240,6 +241,7 @@ class ServiceAccountService:
         self.require_person(caller, "service_account.delete", target, client_ip)
         row = self.row(caller, name)
         with self._engine.begin() as connection:
+            refuse_if_owning_connectors(connection, row.name, "service account")
             connection.execute(delete(credentials).where(credentials.c.user_id == row.id))
             connection.execute(delete(api_keys).where(api_keys.c.user_id == row.id))
             connection.execute(delete(users).where(users.c.id == row.id))

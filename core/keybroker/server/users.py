@@ -15,7 +15,7 @@ from keybroker.server.passwords import check_password_rules, hash_password
 from keybroker.server.principal import AccountKind, Principal
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine, Row
+    from sqlalchemy.engine import Connection, Engine, Row
 
 ADMIN_NAME = "admin"
 _NAME = re.compile(NAME_PATTERN)
@@ -197,6 +197,7 @@ class UserService:
         if row.id == acting.user_id:
             raise PermissionDeniedError("you cannot delete yourself; ask another admin")
         with self._engine.begin() as connection:
+            refuse_if_owning_connectors(connection, row.name, "user")
             connection.execute(delete(users).where(users.c.id == row.id))
         return _info(row)
 
@@ -250,3 +251,24 @@ class UserService:
         except ConflictError:
             return None  # another replica created it first
         return generated
+
+
+def refuse_if_owning_connectors(connection: Connection, name: str, kind: str) -> None:
+    """Refuse to delete an account that still owns connectors.
+
+    Connectors name their owner, so an account created later under the same name
+    would inherit them (and their secrets); the owner's connectors go first.
+    """
+    from sqlalchemy import func, select
+
+    from keybroker.store.schema import connectors
+
+    owned = connection.execute(
+        select(func.count()).select_from(connectors).where(connectors.c.owner == name)
+    ).scalar_one()
+    if owned:
+        raise ConflictError(
+            f"the {kind} '{name}' owns {owned} connector(s); delete them first "
+            f"(an admin may: 'keybroker connector list', then 'keybroker connector delete'), "
+            "so that nobody later given the same name inherits them"
+        )
