@@ -14,10 +14,10 @@ import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from keybroker.errors import ConflictError, NotFoundError, UsageError
+from keybroker.errors import ConflictError, NotFoundError
 from keybroker.server.audit import AuditLog
 from keybroker.server.database import aware, naive, reader, stored_time, utcnow
-from keybroker.server.service_account_models import ApiKeyInfo, ApiKeyIssued
+from keybroker.server.service_account_models import ApiKeyInfo, ApiKeyIssued, activity_changes
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine, Row
@@ -257,17 +257,7 @@ class ApiKeyService:
         target = f"service_account:{account[:64]}"
         self._accounts.require_person(caller, "api_key.update", target, client_ip)
         _, row = self._row(caller, account, name)
-        values: dict[str, Any] = {}
-        changed = []
-        if active is not None:
-            values["active"] = active
-            changed.append("activated" if active else "deactivated")
-        if description is not None:
-            values["description"] = description
-            changed.append("description")
-        if not values:
-            raise UsageError("nothing to change: give active or description")
-        values["updated"] = utcnow()
+        values, changed = activity_changes(active, description)
         with self._engine.begin() as connection:
             connection.execute(update(api_keys).where(api_keys.c.id == row.id).values(**values))
         self._audit.append(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, Field, StrictBool, StrictInt
 
@@ -89,3 +90,27 @@ class ApiKeyRotate(Strict):
     """Replace a key's value; the old value stops at once or after ``retain_seconds``."""
 
     retain_seconds: StrictInt = Field(default=0, ge=0, le=MAX_RETAIN_SECONDS)
+
+
+def activity_changes(
+    active: bool | None, description: str | None
+) -> tuple[dict[str, Any], list[str]]:
+    """The columns an update of ``active``/``description`` sets, and how the audit names them.
+
+    ``UsageError`` when neither is given.
+    """
+    from keybroker.errors import UsageError
+    from keybroker.server.database import utcnow
+
+    values: dict[str, Any] = {}
+    changed = []
+    if active is not None:
+        values["active"] = active
+        changed.append("activated" if active else "deactivated")
+    if description is not None:
+        values["description"] = description
+        changed.append("description")
+    if not values:
+        raise UsageError("nothing to change: give active or description")
+    values["updated"] = utcnow()
+    return values, changed

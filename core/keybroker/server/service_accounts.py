@@ -14,11 +14,15 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from keybroker.errors import ConflictError, NotFoundError, PermissionDeniedError, UsageError
+from keybroker.errors import ConflictError, NotFoundError, PermissionDeniedError
 from keybroker.server.audit import AuditLog, Outcome
 from keybroker.server.database import reader, stored_time, utcnow
 from keybroker.server.principal import AccountKind
-from keybroker.server.service_account_models import ServiceAccountCreated, ServiceAccountInfo
+from keybroker.server.service_account_models import (
+    ServiceAccountCreated,
+    ServiceAccountInfo,
+    activity_changes,
+)
 from keybroker.server.users import refuse_if_owning_connectors
 
 if TYPE_CHECKING:
@@ -207,17 +211,7 @@ class ServiceAccountService:
         target = f"service_account:{name[:64]}"
         self.require_person(caller, "service_account.update", target, client_ip)
         row = self.row(caller, name)
-        values: dict[str, Any] = {}
-        changed = []
-        if active is not None:
-            values["active"] = active
-            changed.append("activated" if active else "deactivated")
-        if description is not None:
-            values["description"] = description
-            changed.append("description")
-        if not values:
-            raise UsageError("nothing to change: give active or description")
-        values["updated"] = utcnow()
+        values, changed = activity_changes(active, description)
         with self._engine.begin() as connection:
             connection.execute(update(users).where(users.c.id == row.id).values(**values))
         self._audit.append(
