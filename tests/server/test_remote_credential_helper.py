@@ -130,3 +130,70 @@ def test_the_docker_helper_fetches_from_the_server_per_call_and_stores_nothing_s
     from_file = helper_get(tool_env)
     assert from_file.returncode == 0, from_file.stderr
     assert json.loads(from_file.stdout)["Username"] == "AWS"
+
+
+def test_a_pipeline_with_only_the_two_variables_logs_docker_in_through_a_service_account(
+    world: tuple[AwsWorld, RunningServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    aws, server = world
+    lee = server.sign_in("lee", PASSWORD)
+    status, _, created = server.request("POST", "/api/v1/service-accounts", {"name": "ci"}, lee)
+    assert status == 201, created
+    api_key = created["key"]
+    connect(server, "lee", PASSWORD)
+    registered = cli(
+        "connector",
+        "register",
+        "aws-ecr",
+        "-t",
+        "aws",
+        "-a",
+        "secret-key",
+        "-r",
+        "docker-registry",
+        "--share",
+        *attrs(aws),
+    )
+    assert registered.returncode == 0, registered.stderr
+    assert cli("disconnect").returncode == 0
+
+    # a CI job: no session file, only the server URL and the service account's key
+    monkeypatch.setenv("KEYBROKER_STORE_URL", server.url)
+    monkeypatch.setenv("KEYBROKER_STORE_API_KEY", api_key)
+    login = cli("connector", "login", "aws-ecr")
+    assert login.returncode == 0, login.stderr
+    assert api_key not in docker_files()
+    answer = helper_get(dict(os.environ))  # docker runs the helper with the job's environment
+    assert answer.returncode == 0, answer.stderr
+    assert json.loads(answer.stdout)["Username"] == "AWS"
+
+    listed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from keybroker import ConnectorService\n"
+            "print([c.name for c in ConnectorService().list()])",
+        ],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=60,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert "aws-ecr" in listed.stdout
+
+    admin = server.sign_in("admin", ADMIN_PASSWORD)
+    status, _, page = server.request("GET", "/api/v1/audit?user=ci&limit=100", None, admin)
+    assert status == 200
+    actions = {(e["action"], e["connector_name"]) for e in page["items"]}
+    # the login and the helper's fetch are the service account's, not lee's
+    assert {("connector.login", "aws-ecr"), ("connector.issue", "aws-ecr")} <= actions
+
+    # the key deactivated: the very next helper call is refused and says why
+    status, _, _ = server.request(
+        "PATCH", "/api/v1/service-accounts/ci/api-keys/default", {"active": False}, lee
+    )
+    assert status == 200
+    refused = helper_get(dict(os.environ))
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert "deactivated" in refused.stderr
