@@ -166,6 +166,18 @@ def describe(name: str, output: str) -> None:
         _properties(client.get(_account_path(name)), output)
 
 
+def _update_body(active: str | None, description: str | None) -> dict[str, Any]:
+    """The PATCH body of ``update`` (account or key); a usage error when nothing changes."""
+    body: dict[str, Any] = {}
+    if (flag := _flag(active, "active")) is not None:
+        body["active"] = flag
+    if description is not None:
+        body["description"] = description
+    if not body:
+        raise UsageError("nothing to change: give --active true|false or --description")
+    return body
+
+
 @service_account.command("update")
 @click.argument("name")
 @click.option("--active", metavar="true|false", help="Activate or deactivate (all its keys).")
@@ -174,13 +186,7 @@ def describe(name: str, output: str) -> None:
 def update(name: str, active: str | None, description: str | None, output: str) -> None:
     """Change a service account. Deactivating it refuses every key of it from the next
     request on, on every server replica."""
-    body: dict[str, Any] = {}
-    if (flag := _flag(active, "active")) is not None:
-        body["active"] = flag
-    if description is not None:
-        body["description"] = description
-    if not body:
-        raise UsageError("nothing to change: give --active true|false or --description")
+    body = _update_body(active, description)
     with server_client() as client:
         updated = client.patch(_account_path(name), body)
     if output != "table":
@@ -313,13 +319,7 @@ def rotate_key(name: str, retain: float, output: str) -> None:
 @output_option
 def update_key(name: str, active: str | None, description: str | None, output: str) -> None:
     """Change an API key. Deactivating it refuses it from the next request on."""
-    body: dict[str, Any] = {}
-    if (flag := _flag(active, "active")) is not None:
-        body["active"] = flag
-    if description is not None:
-        body["description"] = description
-    if not body:
-        raise UsageError("nothing to change: give --active true|false or --description")
+    body = _update_body(active, description)
     account = _account()
     with server_client() as client:
         updated = client.patch(_key_path(account, name), body)
