@@ -11,12 +11,12 @@ holding one valid key could otherwise reset the count between guesses.
 
 from __future__ import annotations
 
-import math
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from keybroker.server.database import naive, reader, utcnow
+from keybroker.server.database import reader, utcnow
 from keybroker.server.errors import RateLimited
+from keybroker.server.ratelimit import seconds_until_under_limit
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -38,28 +38,22 @@ class ApiKeyLimiter:
 
     def check(self, address: str | None) -> None:
         """Raise ``RateLimited`` (with Retry-After) when ``address`` reached the limit."""
-        from sqlalchemy import select
-
-        from keybroker.server.schema import sign_in_failures as failures
+        from keybroker.server.schema import sign_in_failures
 
         if not address:
             return
-        now = utcnow()
         with self._reader.connect() as connection:
-            rows = connection.execute(
-                select(failures.c.at)
-                .where(
-                    failures.c.scope == SCOPE,
-                    failures.c.subject == address[:64],
-                    failures.c.at > now - self._window,
-                )
-                .order_by(failures.c.at.desc())
-                .limit(self._limit)
-            ).all()
-        if len(rows) < self._limit:
+            wait = seconds_until_under_limit(
+                connection,
+                sign_in_failures,
+                SCOPE,
+                address[:64],
+                limit=self._limit,
+                window=self._window,
+                now=utcnow(),
+            )
+        if wait is None:
             return
-        oldest = naive(rows[-1].at) or now
-        wait = max(1, math.ceil((oldest + self._window - now).total_seconds()))
         raise RateLimited(
             f"too many refused API keys from your address; try again in {wait} s", wait
         )

@@ -10,14 +10,49 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from keybroker.server.database import naive, reader, utcnow
 from keybroker.server.errors import RateLimited
 
 if TYPE_CHECKING:
+    from sqlalchemy import Table
     from sqlalchemy.engine import Connection, Engine
+
+
+def seconds_until_under_limit(
+    connection: Connection,
+    failures: Table,
+    scope: str,
+    subject: str,
+    *,
+    limit: int,
+    window: timedelta,
+    now: datetime,
+) -> int | None:
+    """Seconds until ``subject`` has fewer than ``limit`` failures of ``scope`` in the
+    sliding ``window``; None when it has now.
+
+    ``failures`` is a table of ``scope``, ``subject`` and ``at`` columns
+    (``sign_in_failures``, ``user_code_failures``).
+    """
+    from sqlalchemy import select
+
+    rows = connection.execute(
+        select(failures.c.at)
+        .where(
+            failures.c.scope == scope,
+            failures.c.subject == subject,
+            failures.c.at > now - window,
+        )
+        .order_by(failures.c.at.desc())
+        .limit(limit)
+    ).all()
+    if len(rows) < limit:
+        return None
+    oldest_counted = naive(rows[-1].at) or now  # the column is NOT NULL; never ``now``
+    return max(1, math.ceil((oldest_counted + window - now).total_seconds()))
 
 
 class SignInLimiter:
@@ -51,28 +86,17 @@ class SignInLimiter:
 
     def _retry_after(self, connection: Connection, scope: str, subject: str) -> int | None:
         """Seconds until ``subject`` is under its limit again; None when it is now."""
-        from sqlalchemy import select
+        from keybroker.server.schema import sign_in_failures
 
-        from keybroker.server.schema import sign_in_failures as failures
-
-        limit = self._limits[scope]
-        now = utcnow()
-        rows = connection.execute(
-            select(failures.c.at)
-            .where(
-                failures.c.scope == scope,
-                failures.c.subject == subject,
-                failures.c.at > now - self._window,
-            )
-            .order_by(failures.c.at.desc())
-            .limit(limit)
-        ).all()
-        if len(rows) < limit:
-            return None
-        oldest_counted = naive(rows[-1].at)
-        if oldest_counted is None:  # the column is NOT NULL; never here
-            return None
-        return max(1, math.ceil((oldest_counted + self._window - now).total_seconds()))
+        return seconds_until_under_limit(
+            connection,
+            sign_in_failures,
+            scope,
+            subject,
+            limit=self._limits[scope],
+            window=self._window,
+            now=utcnow(),
+        )
 
     def check(self, username: str, address: str | None) -> None:
         """Raise ``RateLimited`` (with Retry-After) when either limit is reached."""

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from keybroker.server.database import naive, reader, utcnow
 from keybroker.server.errors import RateLimited
+from keybroker.server.ratelimit import seconds_until_under_limit
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -50,26 +51,21 @@ class UserCodeLimiter:
 
     def check(self, user_id: str, address: str | None) -> None:
         """Raise ``RateLimited`` (with Retry-After) when either limit is reached."""
-        from sqlalchemy import select
-
-        from keybroker.server.schema import user_code_failures as failures
+        from keybroker.server.schema import user_code_failures
 
         now = utcnow()
         with self._reader.connect() as connection:
             for scope, subject in self._subjects(user_id, address).items():
-                limit = self._limits[scope]
-                rows = connection.execute(
-                    select(failures.c.at)
-                    .where(
-                        failures.c.scope == scope,
-                        failures.c.subject == subject,
-                        failures.c.at > now - self._window,
-                    )
-                    .order_by(failures.c.at.desc())
-                    .limit(limit)
-                ).all()
-                if len(rows) >= limit:
-                    wait = _retry_after(naive(rows[-1].at), self._window, now)
+                wait = seconds_until_under_limit(
+                    connection,
+                    user_code_failures,
+                    scope,
+                    subject,
+                    limit=self._limits[scope],
+                    window=self._window,
+                    now=now,
+                )
+                if wait is not None:
                     raise RateLimited(
                         f"too many wrong codes; try again in {wait} s", retry_after=wait
                     )
