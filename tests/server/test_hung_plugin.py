@@ -74,3 +74,54 @@ def test_hung_plugin_calls_do_not_pile_up_threads(tmp_path: Path) -> None:
         assert "Traceback" not in server.log_text()
     finally:
         server.stop()
+
+
+def test_requests_to_the_database_are_answered_while_hung_plugin_calls_fill_the_pool(
+    tmp_path: Path,
+) -> None:
+    """Forty-five verifications hang for their whole timeout: more than the 40 threads
+    that run blocking handlers. Lists, describes and identities use the database lane,
+    so they are answered at once instead of after the timeout."""
+    with fake_plugins_installed(tmp_path / "plugins") as plugins:
+        server = start_server(
+            tmp_path,
+            extra_env={
+                "PYTHONPATH": str(plugins),
+                "KEYBROKER_PLUGIN_CALL_THREADS": "64",
+                "KEYBROKER_TIMEOUT": "8",
+            },
+        )
+    try:
+        token = server.sign_in("admin", ADMIN_PASSWORD)
+        body = {
+            "name": "hangs",
+            "connector_type": "fakecloud",
+            "auth_method": "key",
+            "resource_type": "fake-bucket",
+            "attributes": {"account": "a", "key": "k3y-value", "delay": "60"},
+            "verify": False,
+        }
+        status, _, created = server.request("POST", "/api/v1/connectors", body, token)
+        assert status == 201, created
+        hung = [
+            threading.Thread(
+                target=server.request,
+                args=("POST", "/api/v1/connectors/hangs/verify", {}, token),
+            )
+            for _ in range(45)
+        ]
+        started = time.monotonic()
+        for thread in hung:
+            thread.start()
+        time.sleep(1.5)  # every verification has reached its hung plugin call
+        answered = []
+        for path in ("/api/v1/connectors?limit=5", "/api/v1/connectors/hangs", "/api/v1/users"):
+            status, _, _ = server.request("GET", path, token=token)
+            answered.append((path, status, time.monotonic() - started))
+        assert [status for _, status, _ in answered] == [200, 200, 200]
+        # answered well before the hung calls time out (8 s after they started)
+        assert all(at < 6 for _, _, at in answered), answered
+        for thread in hung:
+            thread.join(30)
+    finally:
+        server.stop()

@@ -24,6 +24,7 @@ from keybroker import __version__
 from keybroker.errors import KeybrokerError
 from keybroker.server.context import ServerContext
 from keybroker.server.errors import RateLimited, code_for, error_body
+from keybroker.server.lanes import open_database_lane
 from keybroker.server.models import ErrorResponse
 from keybroker.server.settings import ServerSettings
 
@@ -261,6 +262,7 @@ def create_app(settings: ServerSettings | None = None, *, prepare: bool = True) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        open_database_lane(settings.database_threads)
         if prepare:
             from starlette.concurrency import run_in_threadpool
 

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from keybroker.errors import PermissionDeniedError, UnauthenticatedError
 from keybroker.server.audit import Outcome
 from keybroker.server.context import ServerContext
+from keybroker.server.lanes import database_lane
 from keybroker.server.principal import Principal
 
 bearer = HTTPBearer(
@@ -36,12 +37,14 @@ Context = Annotated[ServerContext, Depends(get_context)]
 ClientIP = Annotated[str | None, Depends(client_ip)]
 
 
+@database_lane
 def authenticated(
     context: Context,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     address: ClientIP,
 ) -> Principal:
-    """The principal of the request's ``Authorization: Bearer`` token (checked in the database).
+    """The principal of the request's ``Authorization: Bearer`` token (checked in the database,
+    on the database lane).
 
     Refused API keys are counted per address and audited (:mod:`keybroker.server.bearer`).
     """

@@ -23,6 +23,7 @@ ADDRESS_FAILURES_ENV = "KEYBROKER_SERVER_SIGN_IN_FAILURES_PER_ADDRESS"
 FAILURE_WINDOW_ENV = "KEYBROKER_SERVER_SIGN_IN_WINDOW_SECONDS"
 FORWARDED_ALLOW_IPS_ENV = "KEYBROKER_SERVER_FORWARDED_ALLOW_IPS"
 POOL_SIZE_ENV = "KEYBROKER_SERVER_DB_POOL_SIZE"
+DATABASE_THREADS_ENV = "KEYBROKER_SERVER_DATABASE_THREADS"
 PUBLIC_URL_ENV = "KEYBROKER_SERVER_PUBLIC_URL"
 DEVICE_CODE_SECONDS_ENV = "KEYBROKER_SERVER_DEVICE_CODE_SECONDS"
 DEVICE_POLL_INTERVAL_ENV = "KEYBROKER_SERVER_DEVICE_POLL_INTERVAL_SECONDS"
@@ -108,6 +109,7 @@ class ServerSettings:
     sign_in_window_seconds: int = 900
     forwarded_allow_ips: str = ""
     pool_size: int = 10
+    database_threads: int = 4
     public_url: str | None = None
     device_code_seconds: int = 600
     device_poll_interval_seconds: int = 5
@@ -136,6 +138,7 @@ class ServerSettings:
             sign_in_window_seconds=_int_env(FAILURE_WINDOW_ENV, 900),
             forwarded_allow_ips=os.environ.get(FORWARDED_ALLOW_IPS_ENV, "").strip(),
             pool_size=_int_env(POOL_SIZE_ENV, 10),
+            database_threads=_int_env(DATABASE_THREADS_ENV, 4),
             public_url=_public_url_env(),
             device_code_seconds=_int_env(DEVICE_CODE_SECONDS_ENV, 600),
             device_poll_interval_seconds=_int_env(DEVICE_POLL_INTERVAL_ENV, 5),

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response
 from keybroker.errors import PermissionDeniedError, UsageError
 from keybroker.server.audit import AuditQuery
 from keybroker.server.dependencies import Context, CurrentPrincipal
+from keybroker.server.lanes import database_lane
 from keybroker.server.models import AuditRecord, Page
 from keybroker.server.pagination import (
     CURSOR_PATTERN,
@@ -37,6 +38,7 @@ def _parse_time(value: str | None) -> datetime | None:
 
 
 @router.get("", response_model=Page[AuditRecord], summary="List audit entries, newest first")
+@database_lane
 def list_audit(
     principal: CurrentPrincipal,
     context: Context,

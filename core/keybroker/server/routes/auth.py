@@ -28,6 +28,6 @@ def sign_out_route(principal: CurrentPrincipal, context: Context, address: Clien
 
 
 @router.get("/whoami", response_model=Identity, summary="The identity of this request's token")
-def whoami(principal: CurrentPrincipal) -> Identity:
-    """Who the token belongs to and when it expires."""
+async def whoami(principal: CurrentPrincipal) -> Identity:
+    """Who the token belongs to and when it expires (no I/O: answered on the event loop)."""
     return identity(principal)

@@ -20,6 +20,7 @@ from keybroker.errors import UsageError
 from keybroker.operations import IssuedClient, IssuePurpose
 from keybroker.server.connectors import RequestConnectors
 from keybroker.server.dependencies import ClientIP, Context, CurrentPrincipal
+from keybroker.server.lanes import database_lane
 from keybroker.server.models import Page
 from keybroker.server.pagination import (
     CURSOR_PATTERN,
@@ -148,6 +149,7 @@ def register(body: RegisterRequest, connectors: Connectors) -> RegistrationView:
     response_model=Page[ConnectorView],
     summary="List connectors the caller may see, by name",
 )
+@database_lane
 def list_connectors(
     connectors: Connectors,
     name: Annotated[str | None, Query(max_length=_SHORT, description="part of the name")] = None,
@@ -180,6 +182,7 @@ def list_connectors(
 @router.get(
     "/connectors/{name_or_id}", response_model=ConnectorView, summary="Describe a connector"
 )
+@database_lane
 def get_connector(
     name_or_id: NameOrId,
     connectors: Connectors,

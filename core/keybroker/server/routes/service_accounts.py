@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Response
 
 from keybroker.server.dependencies import ClientIP, Context, CurrentPrincipal
+from keybroker.server.lanes import database_lane
 from keybroker.server.models import Page
 from keybroker.server.pagination import (
     CURSOR_PATTERN,
@@ -43,6 +44,7 @@ def _no_store(response: Response) -> None:
 
 
 @router.get("", response_model=Page[ServiceAccountInfo], summary="List service accounts")
+@database_lane
 def list_service_accounts(
     principal: CurrentPrincipal,
     context: Context,

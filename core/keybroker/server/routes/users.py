@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from keybroker.server.audit import Outcome
 from keybroker.server.dependencies import ClientIP, Context, require_admin
+from keybroker.server.lanes import database_lane
 from keybroker.server.models import Page, UserCreate, UserInfo, UserUpdate
 from keybroker.server.pagination import (
     CURSOR_PATTERN,
@@ -28,6 +29,7 @@ UserName = Annotated[str, "the user's name (case-sensitive)"]
 
 
 @router.get("", response_model=Page[UserInfo], summary="List users, by name")
+@database_lane
 def list_users(
     _admin: Annotated[Principal, Depends(require_admin("user.list"))],
     context: Context,
