@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Hashable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -91,6 +93,19 @@ class Connector(BaseModel):
     def secret_values(self) -> list[str]:
         """The plain secret values, for scrubbing them out of messages."""
         return [s.get_secret_value() for s in self.secrets.values() if s.get_secret_value()]
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class ListedConnector:
+    """A connector as a list read it, without secrets, possibly shared with every other
+    reader of the same unchanged stored row: read it, never change it (copy it first).
+
+    ``memo`` holds values derived from this connector alone, such as its rendered JSON
+    view, for as long as the store remembers the row; a changed row is a new entry.
+    """
+
+    connector: Connector
+    memo: dict[Hashable, Any] = field(default_factory=dict)
 
 
 class ConnectorQuery(BaseModel):

@@ -86,9 +86,10 @@ def test_a_page_holds_only_visible_connectors_and_continues_after_the_last_name(
 ) -> None:
     bob = team.as_("bob").backend
     page, after = bob.page(ConnectorQuery(), None, 2)
-    assert [c.name for c in page] == ["alice-kube", "alice-shared"] and after == "alice-shared"
+    names = [c.connector.name for c in page]
+    assert names == ["alice-kube", "alice-shared"] and after == "alice-shared"
     page, after = bob.page(ConnectorQuery(), after, 2)
-    assert [c.name for c in page] == ["bob-own"] and after is None
+    assert [c.connector.name for c in page] == ["bob-own"] and after is None
 
 
 def test_another_users_private_connector_is_not_found_and_each_attempt_is_audited(

@@ -104,6 +104,8 @@ def test_register_describe_verify_issue_update_delete(team: Team) -> None:
 
     status, shown = alice.call("GET", "/connectors/web")
     assert status == 200 and shown["secrets"] == {"password": "[HIDDEN]"}
+    status, listed = alice.call("GET", "/connectors?name=web")
+    assert status == 200 and [c["description"] for c in listed["items"]] == [""]
     status, shown = alice.call("GET", "/connectors/web?show_secrets=true")
     assert status == 200 and shown["secrets"] == {"password": SERVICE_PASSWORD}
 
@@ -131,6 +133,11 @@ def test_register_describe_verify_issue_update_delete(team: Team) -> None:
     )
     assert status == 200, updated
     assert (updated["description"], updated["version"]) == ("the reports service", 2)
+    status, listed = alice.call("GET", "/connectors?name=web")  # the list renders it afresh
+    assert status == 200
+    assert [(c["description"], c["version"]) for c in listed["items"]] == [
+        ("the reports service", 2)
+    ]
     status, stale = alice.call("PATCH", "/connectors/web", {"description": "lost", "version": 1})
     assert status == 409 and stale["error"]["code"] == "stale_version", stale
     status, again = _register(alice, team, "web")

@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
-from keybroker.connector import Connector, ConnectorQuery
+from keybroker.connector import Connector, ConnectorQuery, ListedConnector
 from keybroker.store.crypto import SecretBox
 from keybroker.store.sql import SQLConnectorStore
 
@@ -50,8 +50,12 @@ def _connector(name: str) -> Connector:
 
 
 def _page(store: SQLConnectorStore) -> dict[str, Connector]:
+    return {name: listed.connector for name, listed in _listed(store).items()}
+
+
+def _listed(store: SQLConnectorStore) -> dict[str, ListedConnector]:
     found = store.page(ConnectorQuery(), after=None, limit=50)
-    return {c.name: c for c in found}
+    return {c.connector.name: c for c in found}
 
 
 def test_a_row_changed_after_it_was_listed_is_refused_on_the_next_list(engine: Engine) -> None:
@@ -82,13 +86,14 @@ def test_an_update_through_the_store_is_seen_on_the_next_list(engine: Engine) ->
     assert first.description == ""
 
 
-def test_a_listed_connector_is_the_callers_own_copy(engine: Engine) -> None:
+def test_a_connector_read_from_a_remembered_row_is_the_callers_own_copy(engine: Engine) -> None:
     store = SQLConnectorStore.over_engine(engine, SecretBox(KEY))
     store.create(_connector("a"))
-    listed = _page(store)["a"]
-    listed.configuration["nested"]["ports"].append(3)
-    listed.labels["env"] = "dev"
-    listed.secret_names.append("other")
+    _page(store)  # remembered
+    (read,) = store.list()
+    read.configuration["nested"]["ports"].append(3)
+    read.labels["env"] = "dev"
+    read.secret_names.append("other")
     fresh = _page(store)["a"]
     assert fresh.configuration["nested"] == {"ports": [1, 2]}
     assert fresh.labels == {"env": "prod"}
@@ -103,7 +108,23 @@ def test_no_secret_is_remembered(engine: Engine) -> None:
     remembered = store._opened
     assert remembered is not None and len(remembered) == 1
     assert SECRET not in repr(list(remembered._entries.values()))
-    assert all(not c.secrets for c in remembered._entries.values())
+    assert all(not c.connector.secrets for c in remembered._entries.values())
+
+
+def test_lists_share_an_unchanged_row_and_its_memo_but_never_a_changed_one(
+    engine: Engine,
+) -> None:
+    store = SQLConnectorStore.over_engine(engine, SecretBox(KEY))
+    store.create(_connector("a"))
+    first = _listed(store)["a"]
+    first.memo["rendered"] = "as of version 1"
+    assert _listed(store)["a"] is first  # opened once, its memo kept
+    changed = store.get("a", with_secrets=True)
+    changed.description = "changed"
+    store.update(changed)
+    after = _listed(store)["a"]
+    assert after is not first and after.memo == {}
+    assert after.connector.description == "changed"
 
 
 def test_a_row_sealed_with_another_key_is_refused_after_rows_were_remembered(

@@ -19,7 +19,7 @@ from keybroker.service.facade import ConnectorService
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-    from keybroker.connector import Connector, ConnectorQuery
+    from keybroker.connector import ConnectorQuery, ListedConnector
     from keybroker.registry import PluginRegistry
     from keybroker.server.audit import AuditLog
     from keybroker.server.principal import Principal
@@ -44,7 +44,7 @@ class RequestConnectors(ConnectorService):
 
     def page(
         self, query: ConnectorQuery, after: str | None, limit: int
-    ) -> tuple[builtins.list[Connector], str | None]:
+    ) -> tuple[builtins.list[ListedConnector], str | None]:
         """One page of the connectors the caller may see (paged in the database)."""
         return self.operations.page(query, after, limit)
 

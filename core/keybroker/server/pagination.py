@@ -54,9 +54,15 @@ def page_response(items: Sequence[BaseModel], next_position: dict[str, Any] | No
     """A page as a ready JSON answer: the items are already valid models, so FastAPI's
     second validation of the whole page is skipped (the route still declares ``Page[...]``).
     """
+    return page_json_response(
+        [item.__pydantic_serializer__.to_json(item) for item in items], next_position
+    )
+
+
+def page_json_response(items: Sequence[bytes], next_position: dict[str, Any] | None) -> Response:
+    """A page of items already rendered as JSON, as a ready JSON answer."""
     from fastapi import Response
 
     cursor = encode_cursor(next_position) if next_position else None
-    body = b'{"items":[' + b",".join(item.__pydantic_serializer__.to_json(item) for item in items)
-    body += b'],"next_cursor":' + json.dumps(cursor).encode() + b"}"
-    return Response(content=body, media_type="application/json")
+    body = b'{"items":[' + b",".join(items) + b'],"next_cursor":' + json.dumps(cursor).encode()
+    return Response(content=body + b"}", media_type="application/json")

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from keybroker.connector import (
         Connector,
         ConnectorQuery,
+        ListedConnector,
         LoginResult,
         RegisterRequest,
         ResourceReport,
@@ -335,6 +336,16 @@ class ConnectorService:
         return ConnectorView.from_connector(
             connector, self.resource_types_of(connector), show_secrets
         )
+
+    def view_json(self, listed: ListedConnector) -> bytes:
+        """The JSON of :meth:`view` of a listed connector (without secrets), rendered
+        once per remembered row and types: the memo is the row's, the types this service's."""
+        key = ("view_json", self.registry)
+        rendered: bytes | None = listed.memo.get(key)
+        if rendered is None:
+            view = self.view(listed.connector)
+            rendered = listed.memo[key] = view.__pydantic_serializer__.to_json(view)
+        return rendered
 
     def registration_view(self, registration: Registration) -> RegistrationView:
         """The JSON shape of a registered or updated connector and its verification."""

@@ -22,6 +22,7 @@ from keybroker.catalog import TypeCatalog, require_auth_method
 from keybroker.connector import (
     Connector,
     ConnectorQuery,
+    ListedConnector,
     RegisterRequest,
     ResourceReport,
     UpdateRequest,
@@ -304,26 +305,26 @@ class LocalOperations:
 
     def page(
         self, query: ConnectorQuery, after: str | None, limit: int
-    ) -> tuple[builtins.list[Connector], str | None]:
+    ) -> tuple[builtins.list[ListedConnector], str | None]:
         """One page of :meth:`list` after the name ``after``, paged in the store.
 
-        Returns at most ``limit`` connectors and the name to continue after
-        (None on the last page).
+        Returns at most ``limit`` connectors (shared with other lists: read them,
+        never change them) and the name to continue after (None on the last page).
         """
         self._check_query(query)
         store_query = query.model_copy(update={"resource_id": None})
-        kept: builtins.list[Connector] = []
+        kept: builtins.list[ListedConnector] = []
         cursor = after
         while len(kept) <= limit:
             batch = self.store.page(
                 store_query, after=cursor, limit=limit + 1, visible_to=self.caller.visible_to
             )
-            kept.extend(c for c in batch if self._keeps(c, query))
+            kept.extend(c for c in batch if self._keeps(c.connector, query))
             if len(batch) <= limit:
                 break
-            cursor = batch[-1].name
+            cursor = batch[-1].connector.name
         page = kept[:limit]
-        return page, (page[-1].name if len(kept) > limit else None)
+        return page, (page[-1].connector.name if len(kept) > limit else None)
 
     def _check_query(self, query: ConnectorQuery) -> None:
         self._check_connector_type(query.connector_type)

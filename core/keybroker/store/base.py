@@ -13,7 +13,7 @@ import builtins
 import uuid
 from abc import ABC, abstractmethod
 
-from keybroker.connector import Connector, ConnectorQuery
+from keybroker.connector import Connector, ConnectorQuery, ListedConnector
 
 
 class ConnectorStore(ABC):
@@ -62,14 +62,16 @@ class ConnectorStore(ABC):
         after: str | None,
         limit: int,
         visible_to: str | None = None,
-    ) -> builtins.list[Connector]:
+    ) -> builtins.list[ListedConnector]:
         """Up to ``limit`` connectors of :meth:`list` whose names sort after ``after``.
 
         Names sort by code point (byte order of UTF-8) on every store. A store
-        over a database pages there; this default pages the whole list.
+        over a database pages there; this default pages the whole list. A store may
+        hand the same :class:`ListedConnector` to every list of an unchanged row.
         """
         found = self.list(query, visible_to=visible_to)
-        return [c for c in found if after is None or c.name > after][:limit]
+        chosen = [c for c in found if after is None or c.name > after][:limit]
+        return [ListedConnector(c) for c in chosen]
 
     @abstractmethod
     def update(self, connector: Connector) -> Connector:

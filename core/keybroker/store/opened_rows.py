@@ -10,6 +10,10 @@ still exists are always current; only the work of opening a byte-for-byte
 identical row is saved. A row changed in any way is a different key and is
 opened and checked afresh; a row that fails its check is never kept. Secrets are
 never kept: the decrypted blob is dropped as soon as the seal is checked.
+
+A list reads the remembered :class:`~keybroker.connector.ListedConnector` itself
+(read-only, with its memo of derived values such as the rendered JSON view); every
+other reader gets a copy of its own.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import threading
 from collections import OrderedDict
 from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
+
+from keybroker.connector import ListedConnector
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Row
@@ -34,7 +40,7 @@ class OpenedRows:
 
     def __init__(self, size: int = DEFAULT_SIZE) -> None:
         self._size = size
-        self._entries: OrderedDict[Hashable, Connector] = OrderedDict()
+        self._entries: OrderedDict[Hashable, ListedConnector] = OrderedDict()
         self._box: SecretBox | None = None
         self._lock = threading.Lock()
 
@@ -44,6 +50,13 @@ class OpenedRows:
     def read(self, row: Row[Any], box: SecretBox) -> Connector:
         """The connector ``row`` (every column of the connectors table, in the table's order)
         holds, without secrets; a copy the caller may change."""
+        return _copy(self.listed(row, box).connector)
+
+    def listed(self, row: Row[Any], box: SecretBox) -> ListedConnector:
+        """The remembered connector ``row`` holds, without secrets, shared: never change it.
+
+        A broken row (its ``error`` set) is opened afresh each time and never kept.
+        """
         from keybroker.store.rows import from_row
 
         key = tuple(row)
@@ -55,15 +68,15 @@ class OpenedRows:
             if found is not None:
                 self._entries.move_to_end(key)
         if found is None:
-            found = from_row(row._mapping, box, with_secrets=False)
-            if found.error is not None:
+            found = ListedConnector(from_row(row._mapping, box, with_secrets=False))
+            if found.connector.error is not None:
                 return found
             with self._lock:
                 if self._box is box:
                     self._entries[key] = found
                     if len(self._entries) > self._size:
                         self._entries.popitem(last=False)
-        return _copy(found)
+        return found
 
     def clear(self) -> None:
         """Forget every opened row."""

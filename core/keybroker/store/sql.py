@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from keybroker.connector import Connector, ConnectorQuery
+from keybroker.connector import Connector, ConnectorQuery, ListedConnector
 from keybroker.errors import (
     ConflictError,
     KeybrokerError,
@@ -385,6 +385,14 @@ class SQLConnectorStore(ConnectorStore):
             raise StoreError(connector.error)
         return connector
 
+    def _listed(self, row: Row[Any]) -> ListedConnector:
+        """The connector of a listed row, shared with other lists when the store remembers it."""
+        from keybroker.store.rows import from_row
+
+        if self._opened is not None:
+            return self._opened.listed(row, self._box)
+        return ListedConnector(from_row(row._mapping, self._box, with_secrets=False))
+
     @staticmethod
     def _public(connector: Connector, version: int) -> Connector:
         copy = connector.model_copy(deep=True)
@@ -520,18 +528,18 @@ class SQLConnectorStore(ConnectorStore):
         after: str | None,
         limit: int,
         visible_to: str | None = None,
-    ) -> builtins.list[Connector]:
+    ) -> builtins.list[ListedConnector]:
         """Keyset pages in SQL: one indexed range read per batch of ``limit`` rows."""
         name = self._sort_name()
         base = self._selection(query, visible_to).order_by(name).limit(limit)
-        found: builtins.list[Connector] = []
+        found: builtins.list[ListedConnector] = []
         cursor = after
         with (self._reads or self._engine).connect() as connection:
             while len(found) < limit:
                 statement = base if cursor is None else base.where(name > cursor)
                 rows = connection.execute(statement).all()
-                batch = [self._read(row, with_secrets=False) for row in rows]
-                found.extend(c for c in batch if matches(c, query))
+                batch = [self._listed(row) for row in rows]
+                found.extend(c for c in batch if matches(c.connector, query))
                 if len(rows) < limit:
                     break
                 cursor = rows[-1].name

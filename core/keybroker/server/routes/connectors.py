@@ -27,6 +27,7 @@ from keybroker.server.pagination import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     decode_cursor,
+    page_json_response,
     page_response,
 )
 from keybroker.views import ConnectorTypeView, ConnectorView, RegistrationView, ResourceReport
@@ -176,7 +177,8 @@ def list_connectors(
         labels=_labels(label or []),
     )
     items, last = connectors.page(query, after, limit)
-    return page_response([connectors.view(c) for c in items], {"n": last} if last else None)
+    rendered = [connectors.view_json(c) for c in items]
+    return page_json_response(rendered, {"n": last} if last else None)
 
 
 @router.get(
