@@ -17,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import mysql
 
 #: the Alembic revision the code expects; a test keeps it equal to the scripts' head
-HEAD_REVISION = "0004_device_flow"
+HEAD_REVISION = "0005_connector_name_order"
 
 metadata = MetaData()
 

@@ -1,0 +1,102 @@
+"""A page of connectors reads an index range on every database, never sorting the table.
+
+The server lists connectors by name in code-point order, a page at a time. The
+statements a real ``page`` call sends are captured and handed to the database's
+own EXPLAIN: a plan that sorts (PostgreSQL's ``Sort``, SQLite's temporary B-tree,
+MariaDB's filesort) would read and sort every row for each page.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import event, insert, text
+
+from keybroker.connector import Connector, ConnectorQuery
+from keybroker.store.crypto import SecretBox
+from keybroker.store.rows import to_row
+from keybroker.store.schema import connectors
+from keybroker.store.sql import SQLConnectorStore
+
+ROWS = 3000
+KEY = os.urandom(32)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql", "mariadb"])
+def store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SQLConnectorStore]:
+    """A store of ROWS connectors (enough for MariaDB to prefer an index over a filesort)."""
+    kind = request.param
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('plan') / 'kb.db'}"
+    else:
+        url = request.getfixturevalue(f"{kind}_url")
+    created = SQLConnectorStore(url, SecretBox(KEY))
+    rows = [
+        to_row(
+            Connector(
+                name=f"plan-{index:04d}",
+                connector_type="httpbasic",
+                auth_method="password",
+                configuration={"url": "https://example.com"},
+                secrets={"password": SecretStr("x")},
+                owner="alice" if index % 3 else "bob",
+                shared=index % 2 == 0,
+            ),
+            created._box,
+        )
+        for index in range(ROWS)
+    ]
+    analyze = {"sqlite": "ANALYZE", "postgresql": "ANALYZE connectors"}
+    with created._engine.begin() as connection:
+        connection.execute(text("DELETE FROM connectors"))
+        connection.execute(insert(connectors), rows)
+    with created._engine.begin() as connection:  # fresh statistics, as a live database has
+        connection.execute(text(analyze.get(kind, "ANALYZE TABLE connectors")))
+    yield created
+    with created._engine.begin() as connection:
+        connection.execute(text("DELETE FROM connectors"))
+    created.close()
+
+
+def _plans(store: SQLConnectorStore, after: str | None, visible_to: str | None) -> list[str]:
+    """EXPLAIN of every statement one ``page`` call sent, as text."""
+    sent: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        sent.append((statement, parameters))
+
+    engine = store._engine
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        page = store.page(ConnectorQuery(), after=after, limit=51, visible_to=visible_to)
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    assert page, "the page is empty: nothing was measured"
+    prefix = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
+    plans = []
+    with engine.connect() as connection:
+        for statement, parameters in sent:
+            cursor = connection.connection.cursor()
+            cursor.execute(prefix + statement, parameters)
+            plans.append("\n".join(" ".join(str(v) for v in row) for row in cursor.fetchall()))
+    return plans
+
+
+@pytest.mark.parametrize("visible_to", [None, "alice"], ids=["admin", "user"])
+@pytest.mark.parametrize("after", [None, "plan-0300"], ids=["first", "later"])
+def test_a_page_reads_the_name_index_instead_of_sorting_the_table(
+    store: SQLConnectorStore, after: str | None, visible_to: str | None
+) -> None:
+    plans = _plans(store, after, visible_to)
+    assert plans
+    for plan in plans:
+        lowered = plan.lower()
+        assert "sort" not in lowered.replace("sort_key", ""), plan  # PostgreSQL
+        assert "temp b-tree" not in lowered, plan  # SQLite
+        assert "filesort" not in lowered, plan  # MariaDB
