@@ -67,3 +67,40 @@ def test_unexpected_failure_is_a_generic_500(
     assert error["request_id"] in logged
     assert "RuntimeError" in logged
     assert SECRET not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("url", "variable", "threads"),
+    [
+        (None, None, 0),  # SQLite: on the event loop
+        ("postgresql+psycopg://kb@db.example.com/kb", None, 4),
+        ("mysql+pymysql://kb@db.example.com/kb", None, 4),
+        ("postgresql+psycopg://kb@127.0.0.1/kb", "0", 0),
+        (None, "3", 3),
+    ],
+)
+def test_the_database_lane_runs_on_the_loop_for_sqlite_and_on_threads_across_a_network(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    url: str | None,
+    variable: str | None,
+    threads: int,
+) -> None:
+    monkeypatch.setenv("KEYBROKER_SERVER_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("KEYBROKER_SERVER_DATABASE_URL", raising=False)
+    monkeypatch.delenv("KEYBROKER_SERVER_DATABASE_THREADS", raising=False)
+    if url:
+        monkeypatch.setenv("KEYBROKER_SERVER_DATABASE_URL", url)
+    if variable:
+        monkeypatch.setenv("KEYBROKER_SERVER_DATABASE_THREADS", variable)
+    assert ServerSettings.from_env().database_threads == threads
+
+
+def test_a_negative_database_lane_is_refused_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from keybroker.errors import UsageError
+
+    monkeypatch.setenv("KEYBROKER_SERVER_DATABASE_THREADS", "-1")
+    with pytest.raises(UsageError, match="KEYBROKER_SERVER_DATABASE_THREADS must be a whole"):
+        ServerSettings.from_env()

@@ -12,6 +12,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from peers.fake_plugins import fake_plugins_installed
 from peers.keybroker_server import ADMIN_PASSWORD, RunningServer, start_server
 
@@ -76,12 +78,14 @@ def test_hung_plugin_calls_do_not_pile_up_threads(tmp_path: Path) -> None:
         server.stop()
 
 
+@pytest.mark.parametrize("lane", ["0", "2"], ids=["event-loop-lane", "two-thread-lane"])
 def test_requests_to_the_database_are_answered_while_hung_plugin_calls_fill_the_pool(
-    tmp_path: Path,
+    tmp_path: Path, lane: str
 ) -> None:
     """Forty-five verifications hang for their whole timeout: more than the 40 threads
-    that run blocking handlers. Lists, describes and identities use the database lane,
-    so they are answered at once instead of after the timeout."""
+    that run blocking handlers. Lists, describes and identities use the database lane
+    (on the event loop, or on threads of its own), so they are answered at once instead
+    of after the timeout."""
     with fake_plugins_installed(tmp_path / "plugins") as plugins:
         server = start_server(
             tmp_path,
@@ -89,6 +93,7 @@ def test_requests_to_the_database_are_answered_while_hung_plugin_calls_fill_the_
                 "PYTHONPATH": str(plugins),
                 "KEYBROKER_PLUGIN_CALL_THREADS": "64",
                 "KEYBROKER_TIMEOUT": "8",
+                "KEYBROKER_SERVER_DATABASE_THREADS": lane,
             },
         )
     try:

@@ -1,17 +1,23 @@
-"""Which threads run a request's blocking work.
+"""Where a request's short database work runs: on a few threads of its own, or on the
+event loop.
 
 FastAPI runs every synchronous handler and dependency on anyio's default pool of
 worker threads (40 per worker process). That suits work that mostly waits: a plugin
 asking a cloud, a password hash. Short database work is different: it holds the
 GIL for most of its time, so many threads doing it at once only take turns, each
 hand-over of the GIL costs up to a switch interval (5 ms), and every request gets
-slower. Handlers and dependencies marked :func:`database_lane` therefore run on a
-few threads of their own per worker (``KEYBROKER_SERVER_DATABASE_THREADS``, 4 by
-default); the rest keep the default pool, so a request stuck on a slow cloud never
-holds up the short ones.
+slower. Handlers and dependencies marked :func:`database_lane` therefore run in
+the *database lane* (``KEYBROKER_SERVER_DATABASE_THREADS`` per worker):
 
-Only work that does nothing but read or write the database (and render the answer)
-belongs in the database lane: a plugin call there would stall every other request.
+- ``0`` runs them on the event loop itself, one at a time, with no hand-over at
+  all: the default for SQLite, whose reads never wait for another process;
+- ``N`` runs them on ``N`` threads of their own: the default (4) for PostgreSQL
+  and MariaDB, so that the round trips of several requests overlap.
+
+Either way the rest keep the default pool, so a request stuck on a slow cloud
+never holds up the short ones. Only work that does nothing but read or write the
+database (and render the answer) belongs in the lane: a plugin call there would
+stall every other request of the worker.
 """
 
 from __future__ import annotations
@@ -23,33 +29,35 @@ from typing import ParamSpec, TypeVar
 from anyio import CapacityLimiter, to_thread
 from anyio.lowlevel import RunVar
 
-#: database-lane threads per worker process unless the settings say otherwise
+#: database-lane threads per worker for an application started without its lifespan
 DEFAULT_DATABASE_THREADS = 4
 
 _Params = ParamSpec("_Params")
 _Result = TypeVar("_Result")
 
-_limiter: RunVar[CapacityLimiter] = RunVar("keybroker_database_lane")
+#: the lane of the running event loop: its threads, or None for the loop itself
+_lane: RunVar[CapacityLimiter | None] = RunVar("keybroker_database_lane")
 
 
 def open_database_lane(threads: int) -> None:
-    """Size the database lane of the running event loop (at the application's start)."""
-    _limiter.set(CapacityLimiter(threads))
+    """Set up the database lane of the running event loop (at the application's start):
+    ``threads`` threads, or the event loop itself for 0."""
+    _lane.set(CapacityLimiter(threads) if threads > 0 else None)
 
 
-def _database_limiter() -> CapacityLimiter:
+def _threads() -> CapacityLimiter | None:
     try:
-        return _limiter.get()
+        return _lane.get()
     except LookupError:  # an application started without its lifespan (some tests)
         limiter = CapacityLimiter(DEFAULT_DATABASE_THREADS)
-        _limiter.set(limiter)
+        _lane.set(limiter)
         return limiter
 
 
 def database_lane(
     function: Callable[_Params, _Result],
 ) -> Callable[_Params, Awaitable[_Result]]:
-    """Run a synchronous handler or dependency on the database lane's threads.
+    """Run a synchronous handler or dependency in the database lane.
 
     FastAPI still reads the parameters of ``function`` (the wrapper keeps its
     signature), and awaits the wrapper instead of handing it to the default pool.
@@ -57,7 +65,10 @@ def database_lane(
 
     @functools.wraps(function)
     async def in_database_lane(*args: _Params.args, **kwargs: _Params.kwargs) -> _Result:
+        threads = _threads()
+        if threads is None:
+            return function(*args, **kwargs)
         call = functools.partial(function, *args, **kwargs)
-        return await to_thread.run_sync(call, limiter=_database_limiter())
+        return await to_thread.run_sync(call, limiter=threads)
 
     return in_database_lane

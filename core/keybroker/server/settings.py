@@ -61,6 +61,11 @@ def _int_env(name: str, default: int, minimum: int = 1) -> int:
     return value
 
 
+def _optional_int_env(name: str, minimum: int) -> int | None:
+    """A whole-number variable, None when unset."""
+    return _int_env(name, 0, minimum) if os.environ.get(name) else None
+
+
 def _bool_env(name: str) -> bool:
     """A true/false variable (unset: false); anything else is refused."""
     text = os.environ.get(name, "").strip().lower()
@@ -109,7 +114,7 @@ class ServerSettings:
     sign_in_window_seconds: int = 900
     forwarded_allow_ips: str = ""
     pool_size: int = 10
-    database_threads: int = 4
+    database_threads_override: int | None = None
     public_url: str | None = None
     device_code_seconds: int = 600
     device_poll_interval_seconds: int = 5
@@ -138,7 +143,7 @@ class ServerSettings:
             sign_in_window_seconds=_int_env(FAILURE_WINDOW_ENV, 900),
             forwarded_allow_ips=os.environ.get(FORWARDED_ALLOW_IPS_ENV, "").strip(),
             pool_size=_int_env(POOL_SIZE_ENV, 10),
-            database_threads=_int_env(DATABASE_THREADS_ENV, 4),
+            database_threads_override=_optional_int_env(DATABASE_THREADS_ENV, minimum=0),
             public_url=_public_url_env(),
             device_code_seconds=_int_env(DEVICE_CODE_SECONDS_ENV, 600),
             device_poll_interval_seconds=_int_env(DEVICE_POLL_INTERVAL_ENV, 5),
@@ -168,6 +173,17 @@ class ServerSettings:
     def is_sqlite(self) -> bool:
         """Whether the database is a SQLite file (one host only)."""
         return self.database_url.startswith("sqlite")
+
+    @property
+    def database_threads(self) -> int:
+        """Threads per worker for short database requests; 0 runs them on the event loop.
+
+        By default 0 for SQLite (a local file: threads would only take turns at the
+        GIL) and 4 for a database across the network (threads overlap its waits).
+        """
+        if self.database_threads_override is not None:
+            return self.database_threads_override
+        return 0 if self.is_sqlite else 4
 
     @property
     def key_file(self) -> Path:
