@@ -74,8 +74,8 @@ def connect_with_browser(
     if open_browser and browser_available():
         target = authorization.verification_uri_complete or authorization.verification_uri
         opened = _open_browser(target)
-    _instructions(authorization, opened)
-    try:
+    try:  # from the first line that says Ctrl-C stops the wait
+        _instructions(authorization, opened)
         token = wait_for_token(
             client,
             authorization,
