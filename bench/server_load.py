@@ -31,6 +31,12 @@ than req/s when other work shares the machine.
     uv run python bench/server_load.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/kb_bench
     uv run python bench/server_load.py --replicas 2 --database-url ...
     uv run python bench/server_load.py --only connectors --repeat 5   # medians of 5 runs
+    uv run python bench/server_load.py --only connectors --rate 500   # 500 req/s offered
+
+``wrk`` keeps every connection busy, so it measures the most a server answers and
+the latency at that saturation. ``--rate R`` offers R requests/s instead, evenly
+spaced (open loop, an asyncio client in this process): the p99 at the load a
+target names.
 
 A PostgreSQL or MySQL database named in the URL is dropped and created afresh.
 Target for the connector list on a 2-core machine: 500 requests/s with p99 under
@@ -326,27 +332,86 @@ def run_wrk(case: Case, ports: list[int], connections: int, seconds: int) -> dic
     return {"rps": rps, "p50": p50, "p99": p99, "errors": errors, "requests": requests}
 
 
-async def _client(port: int, case: Case, until: float, latencies: list[float]) -> int:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+def _request_bytes(case: Case) -> bytes:
+    """The case as one HTTP/1.1 keep-alive request."""
     head = f"{case.method} {case.path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
     if case.token:
         head += f"Authorization: Bearer {case.token}\r\n"
     body = (case.body or "").encode()
     if case.body is not None:
         head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-    request = f"{head}\r\n".encode() + body
+    return f"{head}\r\n".encode() + body
+
+
+async def _exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+) -> bool:
+    """Send one request and read its whole answer; whether the status was 2xx."""
+    writer.write(request)
+    answer = await reader.readuntil(b"\r\n\r\n")
+    length = int(re.search(rb"(?i)content-length: (\d+)", answer).group(1))  # type: ignore[union-attr]
+    await reader.readexactly(length)
+    return answer.startswith(b"HTTP/1.1 2")
+
+
+async def _client(port: int, case: Case, until: float, latencies: list[float]) -> int:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    request = _request_bytes(case)
     errors = 0
     while time.perf_counter() < until:
         start = time.perf_counter()
-        writer.write(request)
-        answer = await reader.readuntil(b"\r\n\r\n")
-        length = int(re.search(rb"(?i)content-length: (\d+)", answer).group(1))  # type: ignore[union-attr]
-        await reader.readexactly(length)
+        ok = await _exchange(reader, writer, request)
         latencies.append(time.perf_counter() - start)
-        if not answer.startswith(b"HTTP/1.1 2"):
-            errors += 1
+        errors += not ok
     writer.close()
     return errors
+
+
+async def _drive_at_rate(
+    case: Case, ports: list[int], connections: int, seconds: int, rate: float
+) -> dict[str, float]:
+    """Open-loop load: request i is due at i / rate seconds, whatever came before.
+
+    Each request takes a free connection of the pool (waiting for one if all are
+    busy) and its latency counts from when it was *due*, so a server that falls
+    behind is charged for the wait (no coordinated omission).
+    """
+    pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
+    for index in range(connections):
+        pool.put_nowait(await asyncio.open_connection("127.0.0.1", ports[index % len(ports)]))
+    request = _request_bytes(case)
+    latencies: list[float] = []
+    errors = 0
+
+    async def one(due: float) -> None:
+        nonlocal errors
+        connection = await pool.get()
+        try:
+            errors += not await _exchange(*connection, request)
+        finally:
+            pool.put_nowait(connection)
+        latencies.append(time.perf_counter() - due)
+
+    tasks = []
+    start = time.perf_counter()
+    for index in range(int(rate * seconds)):
+        due = start + index / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(due)))
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - start
+    while not pool.empty():
+        pool.get_nowait()[1].close()
+    ordered = sorted(latencies)
+    return {
+        "rps": len(ordered) / elapsed,
+        "p50": statistics.median(ordered),
+        "p99": ordered[int(len(ordered) * 0.99) - 1],
+        "errors": errors,
+        "requests": len(ordered),
+    }
 
 
 async def _drive(case: Case, ports: list[int], connections: int, seconds: int) -> dict[str, float]:
@@ -369,8 +434,10 @@ async def _drive(case: Case, ports: list[int], connections: int, seconds: int) -
 
 
 def measure(
-    tool: str, case: Case, ports: list[int], connections: int, seconds: int
+    tool: str, case: Case, ports: list[int], connections: int, seconds: int, rate: float = 0
 ) -> dict[str, float]:
+    if rate:
+        return asyncio.run(_drive_at_rate(case, ports, connections, seconds, rate))
     if tool == "wrk":
         return run_wrk(case, ports, connections, seconds)
     return asyncio.run(_drive(case, ports, connections, seconds))
@@ -456,6 +523,13 @@ def main() -> int:
         help="measure each case this many times; print the median rate and p99 too",
     )
     parser.add_argument(
+        "--rate",
+        type=float,
+        default=0,
+        help="offer this many requests/s, evenly spaced (open loop, latency counted from "
+        "when each request was due) instead of as many as the connections allow",
+    )
+    parser.add_argument(
         "--database-threads",
         type=int,
         help="KEYBROKER_SERVER_DATABASE_THREADS of the servers (default: the server's own)",
@@ -518,7 +592,11 @@ def main() -> int:
                 f"keybroker server: {backend}, {options.replicas} replica(s) x {options.workers} "
                 f"worker(s), {options.users} users, {options.connectors} connectors (stored in "
                 f"{seeded:.1f} s), {options.connections} connections, {options.seconds} s each, "
-                f"load from {tool}"
+                + (
+                    f"{options.rate:.0f} requests/s offered (open loop, asyncio)"
+                    if options.rate
+                    else f"load from {tool}"
+                )
             )
             print(
                 f"{'endpoint':42} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'cpu ms/req':>10} "
@@ -531,7 +609,9 @@ def main() -> int:
                 runs = []
                 for _ in range(options.repeat):
                     before = cpu_seconds(roots)
-                    figures = measure(tool, case, ports, options.connections, options.seconds)
+                    figures = measure(
+                        tool, case, ports, options.connections, options.seconds, options.rate
+                    )
                     figures["cpu"] = (cpu_seconds(roots) - before) / max(1, figures["requests"])
                     runs.append(figures)
                     print_figures(case.label, figures)
