@@ -74,12 +74,18 @@ def test_unexpected_failure_is_a_generic_500(
     [
         (None, None, 0),  # SQLite: on the event loop
         ("postgresql+psycopg://kb@db.example.com/kb", None, 4),
-        ("mysql+pymysql://kb@db.example.com/kb", None, 4),
-        ("postgresql+psycopg://kb@127.0.0.1/kb", "0", 0),
+        ("mysql+pymysql://kb@10.0.0.7:3306/kb", None, 4),
+        ("postgresql+psycopg://kb@127.0.0.1:5432/kb", None, 0),  # this host
+        ("mysql+pymysql://kb@localhost/kb", None, 0),
+        ("postgresql+psycopg://kb@[::1]/kb", None, 0),
+        ("postgresql+psycopg://kb@/kb?host=/run/postgresql", None, 0),  # Unix socket
+        ("postgresql+psycopg://kb@/kb?host=db.example.com", None, 4),
+        ("mysql+pymysql://kb@/kb?unix_socket=/run/mysqld/mysqld.sock", None, 0),
+        ("postgresql+psycopg://kb@db.example.com/kb", "0", 0),
         (None, "3", 3),
     ],
 )
-def test_the_database_lane_runs_on_the_loop_for_sqlite_and_on_threads_across_a_network(
+def test_the_database_lane_runs_on_the_loop_on_this_host_and_on_threads_across_a_network(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     url: str | None,

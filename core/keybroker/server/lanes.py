@@ -10,9 +10,10 @@ slower. Handlers and dependencies marked :func:`database_lane` therefore run in
 the *database lane* (``KEYBROKER_SERVER_DATABASE_THREADS`` per worker):
 
 - ``0`` runs them on the event loop itself, one at a time, with no hand-over at
-  all: the default for SQLite, whose reads never wait for another process;
-- ``N`` runs them on ``N`` threads of their own: the default (4) for PostgreSQL
-  and MariaDB, so that the round trips of several requests overlap.
+  all: the default for a database on this host (SQLite, whose reads never wait
+  for another process, or PostgreSQL/MariaDB over loopback or a Unix socket);
+- ``N`` runs them on ``N`` threads of their own: the default (4) for a database
+  across the network, so that the round trips of several requests overlap.
 
 Either way the rest keep the default pool, so a request stuck on a slow cloud
 never holds up the short ones. Only work that does nothing but read or write the

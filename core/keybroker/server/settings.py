@@ -178,12 +178,28 @@ class ServerSettings:
     def database_threads(self) -> int:
         """Threads per worker for short database requests; 0 runs them on the event loop.
 
-        By default 0 for SQLite (a local file: threads would only take turns at the
-        GIL) and 4 for a database across the network (threads overlap its waits).
+        By default 0 for a database on this host (SQLite, or a server reached over
+        loopback or a Unix socket: threads would only take turns at the GIL) and 4
+        for one across the network (threads overlap its round trips).
         """
         if self.database_threads_override is not None:
             return self.database_threads_override
-        return 0 if self.is_sqlite else 4
+        return 0 if self.database_is_local else 4
+
+    @property
+    def database_is_local(self) -> bool:
+        """Whether the database is on this host: SQLite, loopback or a Unix socket."""
+        from sqlalchemy.engine import make_url
+
+        from keybroker.remote.http import is_loopback
+
+        if self.is_sqlite:
+            return True
+        url = make_url(self.database_url)
+        socket = url.query.get("host") or url.query.get("unix_socket")
+        if socket:  # psycopg's host=/path and PyMySQL's unix_socket=/path
+            return str(socket).startswith("/")
+        return not url.host or is_loopback(url.host)
 
     @property
     def key_file(self) -> Path:
