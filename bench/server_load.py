@@ -367,6 +367,18 @@ async def _client(port: int, case: Case, until: float, latencies: list[float]) -
     return errors
 
 
+def _figures(latencies: list[float], elapsed: float, errors: int) -> dict[str, float]:
+    """Rate, p50, p99 and counts of the answers an asyncio client timed."""
+    ordered = sorted(latencies)
+    return {
+        "rps": len(ordered) / elapsed,
+        "p50": statistics.median(ordered),
+        "p99": ordered[int(len(ordered) * 0.99) - 1],
+        "errors": errors,
+        "requests": len(ordered),
+    }
+
+
 async def _drive_at_rate(
     case: Case, ports: list[int], connections: int, seconds: int, rate: float
 ) -> dict[str, float]:
@@ -407,14 +419,7 @@ async def _drive_at_rate(
     elapsed = time.perf_counter() - start
     while not pool.empty():
         pool.get_nowait()[1].close()
-    ordered = sorted(latencies)
-    return {
-        "rps": len(ordered) / elapsed,
-        "p50": statistics.median(ordered),
-        "p99": ordered[int(len(ordered) * 0.99) - 1],
-        "errors": errors,
-        "requests": len(ordered),
-    }
+    return _figures(latencies, elapsed, errors)
 
 
 async def _drive(case: Case, ports: list[int], connections: int, seconds: int) -> dict[str, float]:
@@ -426,14 +431,7 @@ async def _drive(case: Case, ports: list[int], connections: int, seconds: int) -
     start = time.perf_counter()
     errors = sum(await asyncio.gather(*tasks))
     elapsed = time.perf_counter() - start
-    ordered = sorted(latencies)
-    return {
-        "rps": len(ordered) / elapsed,
-        "p50": statistics.median(ordered),
-        "p99": ordered[int(len(ordered) * 0.99) - 1],
-        "errors": errors,
-        "requests": len(ordered),
-    }
+    return _figures(latencies, elapsed, errors)
 
 
 def measure(

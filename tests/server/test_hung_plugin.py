@@ -23,28 +23,33 @@ def _threads(server: RunningServer) -> int:
     return int(next(line.split()[1] for line in status.splitlines() if line.startswith("Threads:")))
 
 
-def test_hung_plugin_calls_do_not_pile_up_threads(tmp_path: Path) -> None:
+def _server_with_fake_plugins(tmp_path: Path, env: dict[str, str]) -> RunningServer:
+    """A server process with the fake connector types on its path and ``env`` set."""
     with fake_plugins_installed(tmp_path / "plugins") as plugins:
-        server = start_server(
-            tmp_path,
-            extra_env={
-                "PYTHONPATH": str(plugins),
-                "KEYBROKER_PLUGIN_CALL_THREADS": "2",
-                "KEYBROKER_TIMEOUT": "1",
-            },
-        )
+        return start_server(tmp_path, extra_env={"PYTHONPATH": str(plugins), **env})
+
+
+def _register_hanging_connector(server: RunningServer, token: str) -> None:
+    """Store the connector "hangs", whose cloud takes a minute to answer (not verified)."""
+    body = {
+        "name": "hangs",
+        "connector_type": "fakecloud",
+        "auth_method": "key",
+        "resource_type": "fake-bucket",
+        "attributes": {"account": "a", "key": "k3y-value", "delay": "60"},
+        "verify": False,
+    }
+    status, _, created = server.request("POST", "/api/v1/connectors", body, token)
+    assert status == 201, created
+
+
+def test_hung_plugin_calls_do_not_pile_up_threads(tmp_path: Path) -> None:
+    server = _server_with_fake_plugins(
+        tmp_path, {"KEYBROKER_PLUGIN_CALL_THREADS": "2", "KEYBROKER_TIMEOUT": "1"}
+    )
     try:
         token = server.sign_in("admin", ADMIN_PASSWORD)
-        body = {
-            "name": "hangs",
-            "connector_type": "fakecloud",
-            "auth_method": "key",
-            "resource_type": "fake-bucket",
-            "attributes": {"account": "a", "key": "k3y-value", "delay": "60"},
-            "verify": False,
-        }
-        status, _, created = server.request("POST", "/api/v1/connectors", body, token)
-        assert status == 201, created
+        _register_hanging_connector(server, token)
         answers: list[tuple[int, float]] = []
 
         def verify() -> None:
@@ -86,28 +91,17 @@ def test_requests_to_the_database_are_answered_while_hung_plugin_calls_fill_the_
     that run blocking handlers. Lists, describes and identities use the database lane
     (on the event loop, or on threads of its own), so they are answered at once instead
     of after the timeout."""
-    with fake_plugins_installed(tmp_path / "plugins") as plugins:
-        server = start_server(
-            tmp_path,
-            extra_env={
-                "PYTHONPATH": str(plugins),
-                "KEYBROKER_PLUGIN_CALL_THREADS": "64",
-                "KEYBROKER_TIMEOUT": "8",
-                "KEYBROKER_SERVER_DATABASE_THREADS": lane,
-            },
-        )
+    server = _server_with_fake_plugins(
+        tmp_path,
+        {
+            "KEYBROKER_PLUGIN_CALL_THREADS": "64",
+            "KEYBROKER_TIMEOUT": "8",
+            "KEYBROKER_SERVER_DATABASE_THREADS": lane,
+        },
+    )
     try:
         token = server.sign_in("admin", ADMIN_PASSWORD)
-        body = {
-            "name": "hangs",
-            "connector_type": "fakecloud",
-            "auth_method": "key",
-            "resource_type": "fake-bucket",
-            "attributes": {"account": "a", "key": "k3y-value", "delay": "60"},
-            "verify": False,
-        }
-        status, _, created = server.request("POST", "/api/v1/connectors", body, token)
-        assert status == 201, created
+        _register_hanging_connector(server, token)
         hung = [
             threading.Thread(
                 target=server.request,
