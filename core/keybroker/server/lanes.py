@@ -30,8 +30,7 @@ from typing import ParamSpec, TypeVar
 from anyio import CapacityLimiter, to_thread
 from anyio.lowlevel import RunVar
 
-#: database-lane threads per worker for an application started without its lifespan
-DEFAULT_DATABASE_THREADS = 4
+from keybroker.server.settings import NETWORK_DATABASE_THREADS
 
 _Params = ParamSpec("_Params")
 _Result = TypeVar("_Result")
@@ -50,7 +49,7 @@ def _threads() -> CapacityLimiter | None:
     try:
         return _lane.get()
     except LookupError:  # an application started without its lifespan (some tests)
-        limiter = CapacityLimiter(DEFAULT_DATABASE_THREADS)
+        limiter = CapacityLimiter(NETWORK_DATABASE_THREADS)
         _lane.set(limiter)
         return limiter
 

@@ -38,6 +38,9 @@ API_KEY_FAILURES_ENV = "KEYBROKER_SERVER_API_KEY_FAILURES_PER_ADDRESS"
 
 SUPPORTED_SCHEMES = ("sqlite", "postgresql+psycopg", "mysql+pymysql")
 
+#: database-lane threads per worker for a database across a network
+NETWORK_DATABASE_THREADS = 4
+
 
 def _default_data_dir() -> Path:
     env = os.environ.get(DATA_DIR_ENV)
@@ -184,7 +187,7 @@ class ServerSettings:
         """
         if self.database_threads_override is not None:
             return self.database_threads_override
-        return 0 if self.database_is_local else 4
+        return 0 if self.database_is_local else NETWORK_DATABASE_THREADS
 
     @property
     def database_is_local(self) -> bool:
