@@ -64,16 +64,8 @@ def issued(server: RunningServer) -> list[dict[str, Any]]:
     return list(page["items"])
 
 
-def docker_files() -> str:
-    directory = Path(os.environ["DOCKER_CONFIG"])
-    return "".join(p.read_text() for p in sorted(directory.glob("*.json")))
-
-
-def test_the_docker_helper_fetches_from_the_server_per_call_and_stores_nothing_secret(
-    world: tuple[AwsWorld, RunningServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    aws, server = world
-    connect(server, "lee", PASSWORD)
+def register_ecr(aws: AwsWorld, *extra: str) -> None:
+    """Register the AWS connector ``aws-ecr`` for the registry through the real CLI."""
     registered = cli(
         "connector",
         "register",
@@ -84,9 +76,23 @@ def test_the_docker_helper_fetches_from_the_server_per_call_and_stores_nothing_s
         "secret-key",
         "-r",
         "docker-registry",
+        *extra,
         *attrs(aws),
     )
     assert registered.returncode == 0, registered.stderr
+
+
+def docker_files() -> str:
+    directory = Path(os.environ["DOCKER_CONFIG"])
+    return "".join(p.read_text() for p in sorted(directory.glob("*.json")))
+
+
+def test_the_docker_helper_fetches_from_the_server_per_call_and_stores_nothing_secret(
+    world: tuple[AwsWorld, RunningServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    aws, server = world
+    connect(server, "lee", PASSWORD)
+    register_ecr(aws)
     login = cli("connector", "login", "aws-ecr")
     assert login.returncode == 0, login.stderr
     config = json.loads((Path(os.environ["DOCKER_CONFIG"]) / "config.json").read_text())
@@ -141,20 +147,7 @@ def test_a_pipeline_with_only_the_two_variables_logs_docker_in_through_a_service
     assert status == 201, created
     api_key = created["key"]
     connect(server, "lee", PASSWORD)
-    registered = cli(
-        "connector",
-        "register",
-        "aws-ecr",
-        "-t",
-        "aws",
-        "-a",
-        "secret-key",
-        "-r",
-        "docker-registry",
-        "--share",
-        *attrs(aws),
-    )
-    assert registered.returncode == 0, registered.stderr
+    register_ecr(aws, "--share")
     assert cli("disconnect").returncode == 0
 
     # a CI job: no session file, only the server URL and the service account's key
