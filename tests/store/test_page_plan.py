@@ -1,23 +1,25 @@
 """A page of connectors reads an index range on every database, never sorting the table.
 
 The server lists connectors by name in code-point order, a page at a time. The
-statements a real ``page`` call sends are captured and handed to the database's
-own EXPLAIN: a plan that sorts (PostgreSQL's ``Sort``, SQLite's temporary B-tree,
-MariaDB's filesort) would read and sort every row for each page.
+statements a real ``page`` call sends through the store's direct reader are
+captured and handed to the database's own EXPLAIN: a plan that sorts
+(PostgreSQL's ``Sort``, SQLite's temporary B-tree, MariaDB's filesort) would read
+and sort every row for each page.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import event, insert, text
+from sqlalchemy import insert, text
 
 from keybroker.connector import Connector, ConnectorQuery
 from keybroker.store.crypto import SecretBox
+from keybroker.store.direct_reads import DirectSelect
 from keybroker.store.rows import to_row
 from keybroker.store.schema import connectors
 from keybroker.store.sql import SQLConnectorStore
@@ -67,16 +69,19 @@ def store(
 def _plans(store: SQLConnectorStore, after: str | None, visible_to: str | None) -> list[str]:
     """EXPLAIN of every statement one ``page`` call sent, as text."""
     sent: list[tuple[str, Any]] = []
+    reader = store._direct
+    fetch = reader.fetch
 
-    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        sent.append((statement, parameters))
+    def capture(select: DirectSelect, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        sent.append((select.sql, select.parameters(values)))
+        return fetch(select, values)
 
     engine = store._engine
-    event.listen(engine, "before_cursor_execute", capture)
+    reader.fetch = capture  # type: ignore[method-assign]
     try:
         page = store.page(ConnectorQuery(), after=after, limit=51, visible_to=visible_to)
     finally:
-        event.remove(engine, "before_cursor_execute", capture)
+        del reader.fetch
     assert page, "the page is empty: nothing was measured"
     prefix = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
     plans = []

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from keybroker.server.principal import Principal
     from keybroker.service.local import LocalOperations
     from keybroker.settings import Settings
+    from keybroker.store.direct_reads import DirectReader
     from keybroker.store.sql import SQLConnectorStore
 
 
@@ -61,6 +62,7 @@ class ConnectorBackend:
         settings: Settings | None = None,
         *,
         environment_credentials: bool = False,
+        direct: DirectReader | None = None,
     ) -> None:
         from keybroker.registry import PluginRegistry
         from keybroker.settings import Settings
@@ -68,7 +70,7 @@ class ConnectorBackend:
         from keybroker.store.sql import SQLConnectorStore
 
         self.store: SQLConnectorStore = SQLConnectorStore.over_engine(
-            engine, SecretBox(encryption_key)
+            engine, SecretBox(encryption_key), direct
         )
         self.audit = audit
         self.registry = registry or PluginRegistry()

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from keybroker.server.tokens import TokenHasher
     from keybroker.server.users import UserService
     from keybroker.server.web_sessions import WebSessions
+    from keybroker.store.direct_reads import DirectReader
 
 #: the ``store_metadata`` entry holding the server key's check value
 _KEY_CHECK = "server_key_check"
@@ -49,6 +50,7 @@ class ServerContext:
     api_keys: ApiKeyService
     api_key_limiter: ApiKeyLimiter
     hasher: TokenHasher = field(repr=False)
+    direct: DirectReader = field(repr=False)
 
     @classmethod
     def create(cls, settings: ServerSettings) -> ServerContext:
@@ -58,7 +60,7 @@ class ServerContext:
         from keybroker.server.audit import AuditLog
         from keybroker.server.connectors import ConnectorBackend
         from keybroker.server.credentials import CredentialService
-        from keybroker.server.database import create_engine
+        from keybroker.server.database import create_engine, direct_reader
         from keybroker.server.devices import DeviceService
         from keybroker.server.keys import load_keys
         from keybroker.server.ratelimit import SignInLimiter
@@ -69,8 +71,11 @@ class ServerContext:
 
         keys = load_keys(settings)
         engine = create_engine(settings)
+        direct = direct_reader(settings, engine)
         hasher = TokenHasher([keys.token_hash_key])
-        credentials = CredentialService(engine, hasher, timedelta(hours=settings.session_hours))
+        credentials = CredentialService(
+            engine, hasher, timedelta(hours=settings.session_hours), direct
+        )
         audit = AuditLog(engine)
         service_accounts = ServiceAccountService(engine, audit)
         api_keys = ApiKeyService(engine, credentials, service_accounts, audit)
@@ -102,6 +107,7 @@ class ServerContext:
                 keys.encryption_key,
                 audit,
                 environment_credentials=settings.allow_environment_credentials,
+                direct=direct,
             ),
             service_accounts=service_accounts,
             api_keys=api_keys,
@@ -111,6 +117,7 @@ class ServerContext:
                 window_seconds=settings.sign_in_window_seconds,
             ),
             hasher=hasher,
+            direct=direct,
         )
 
     def prepare(self) -> str | None:
@@ -165,6 +172,8 @@ class ServerContext:
     def close(self) -> None:
         """Release database connections."""
         self.engine.dispose()
+        if self.direct.engine is not self.engine:
+            self.direct.engine.dispose()
 
 
 def _device_flow(

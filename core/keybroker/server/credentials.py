@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import uuid
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from keybroker.errors import UnauthenticatedError
@@ -28,6 +29,8 @@ from keybroker.server.tokens import (
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
+
+    from keybroker.store.direct_reads import DirectReader, DirectSelect
 
 #: ``last_used`` is written at most this often per credential (a write per read is costly)
 LAST_USED_RESOLUTION = timedelta(seconds=60)
@@ -57,12 +60,20 @@ class CredentialRefused(UnauthenticatedError):
 class CredentialService:
     """Issues and checks bearer credentials, stored only as keyed hashes."""
 
-    def __init__(self, engine: Engine, hasher: TokenHasher, session_lifetime: timedelta) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        hasher: TokenHasher,
+        session_lifetime: timedelta,
+        direct: DirectReader | None = None,
+    ) -> None:
+        from keybroker.store.direct_reads import DirectReader
+
         self._engine = engine
         self._reader = reader(engine)
+        self._direct = direct or DirectReader(engine)
         self._hasher = hasher
         self._session_lifetime = session_lifetime
-        self._statement: Any = None
 
     def issue_session(self, user_id: str, client_ip: str | None) -> tuple[str, datetime]:
         """A new session token for ``user_id`` and its expiry; expired sessions are purged."""
@@ -97,8 +108,11 @@ class CredentialService:
             )
         return token, aware(expires)  # type: ignore[return-value]
 
-    def _lookup(self) -> Any:
-        if self._statement is None:
+    def _lookup(self, candidates: int) -> DirectSelect:
+        """The credential, its account and what it hangs on, for ``candidates`` hashes
+        (parameters ``hash0``, ``hash1``, ...)."""
+
+        def build() -> Any:
             from sqlalchemy import bindparam, select
 
             from keybroker.server.schema import api_keys, credentials, devices, users
@@ -110,7 +124,8 @@ class CredentialService:
                 .outerjoin(devices, devices.c.id == credentials.c.device_id)
                 .outerjoin(api_keys, api_keys.c.id == credentials.c.api_key_id)
             )
-            self._statement = (
+            hashes: list[Any] = [bindparam(f"hash{index}") for index in range(candidates)]
+            return (
                 select(
                     credentials.c.id,
                     credentials.c.kind,
@@ -130,9 +145,10 @@ class CredentialService:
                     owners.c.active.label("owner_active"),
                 )
                 .select_from(joined)
-                .where(credentials.c.token_hash.in_(bindparam("hashes", expanding=True)))
+                .where(credentials.c.token_hash.in_(hashes))
             )
-        return self._statement
+
+        return self._direct.compiled(("credential", candidates), build)
 
     def authenticate(self, token: str) -> Principal:
         """The principal ``token`` stands for; ``CredentialRefused`` for anything else.
@@ -148,8 +164,9 @@ class CredentialService:
         if not looks_like_token(token):
             raise CredentialRefused(unknown, reason="malformed")
         hashes = self._hasher.candidates(token)
-        with self._reader.connect() as connection:
-            row = connection.execute(self._lookup(), {"hashes": hashes}).first()
+        lookup = self._lookup(len(hashes))
+        found = self._direct.fetch(lookup, {f"hash{i}": h for i, h in enumerate(hashes)})
+        row = SimpleNamespace(**lookup.mapping(found[0])) if found else None
         if row is None or not any(hmac.compare_digest(row.token_hash, h) for h in hashes):
             raise CredentialRefused(unknown, reason="unknown")
         now = utcnow()

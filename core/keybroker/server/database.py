@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from keybroker.errors import StoreError
+from keybroker.store.direct_reads import DirectReader
 from keybroker.store.sql import redact_url
 
 if TYPE_CHECKING:
@@ -44,31 +45,44 @@ def naive(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC).replace(tzinfo=None)
 
 
-def create_engine(settings: ServerSettings) -> Engine:
-    """A pooled engine for the server's database; SQLite gets WAL and a busy timeout."""
+def _engine_options(settings: ServerSettings) -> dict[str, Any]:
+    """The pool and driver options of the server's engines."""
+    if settings.is_sqlite:
+        return {
+            "connect_args": {"timeout": 30, "check_same_thread": False},
+            "pool_size": settings.pool_size,
+        }
+    # no pre-ping: it would add a round trip to every checkout (two per request); a
+    # connection the database dropped fails one request with 503 and leaves the pool
+    return {
+        "pool_pre_ping": False,
+        "pool_size": settings.pool_size,
+        "max_overflow": 10,
+        "pool_recycle": 300,
+    }
+
+
+def _open_engine(settings: ServerSettings, **extra: Any) -> Engine:
     from sqlalchemy import create_engine as sa_create_engine
-    from sqlalchemy import event
 
     url = settings.database_url
-    sqlite = settings.is_sqlite
-    if sqlite:
-        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    options: dict[str, Any] = {}
-    if sqlite:
-        options["connect_args"] = {"timeout": 30, "check_same_thread": False}
-        options["pool_size"] = settings.pool_size
-    else:
-        # no pre-ping: it would add a round trip to every checkout (two per request); a
-        # connection the database dropped fails one request with 503 and leaves the pool
-        options.update(pool_pre_ping=False, pool_size=settings.pool_size, max_overflow=10)
-        options["pool_recycle"] = 300
     try:
-        engine = sa_create_engine(url, **options)
+        return sa_create_engine(url, **_engine_options(settings), **extra)
     except Exception as exc:
         raise StoreError(
             f"cannot open the database at {redact_url(url)}: {type(exc).__name__}: {exc}; "
             "check the database URL and that its driver is installed"
         ) from None
+
+
+def create_engine(settings: ServerSettings) -> Engine:
+    """A pooled engine for the server's database; SQLite gets WAL and a busy timeout."""
+    from sqlalchemy import event
+
+    sqlite = settings.is_sqlite
+    if sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    engine = _open_engine(settings)
     if sqlite:
 
         @event.listens_for(engine, "connect")
@@ -80,6 +94,21 @@ def create_engine(settings: ServerSettings) -> Engine:
             cursor.close()
 
     return engine
+
+
+def direct_reader(settings: ServerSettings, engine: Engine) -> DirectReader:
+    """The reader of the hottest reads (token lookups, connector pages).
+
+    On PostgreSQL and MySQL it has a pool of its own whose connections stay in
+    autocommit mode: a read is then one round trip, with no isolation level to
+    switch at checkout nor a rollback at return. SQLite's driver reads outside any
+    transaction already, so there it shares ``engine``.
+    """
+    if settings.is_sqlite:
+        return DirectReader(engine)
+    return DirectReader(
+        _open_engine(settings, isolation_level="AUTOCOMMIT", pool_reset_on_return=None)
+    )
 
 
 def reader(engine: Engine) -> Engine:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from keybroker.connector import ListedConnector
@@ -50,16 +50,21 @@ class OpenedRows:
     def read(self, row: Row[Any], box: SecretBox) -> Connector:
         """The connector ``row`` (every column of the connectors table, in the table's order)
         holds, without secrets; a copy the caller may change."""
-        return _copy(self.listed(row, box).connector)
+        return _copy(self.listed(tuple(row), lambda: row._mapping, box).connector)
 
-    def listed(self, row: Row[Any], box: SecretBox) -> ListedConnector:
-        """The remembered connector ``row`` holds, without secrets, shared: never change it.
+    def listed(
+        self, row: tuple[Any, ...], mapping: Callable[[], Mapping[Any, Any]], box: SecretBox
+    ) -> ListedConnector:
+        """The remembered connector of ``row`` (every column value of a connectors row, as
+        its reader returned them), without secrets, shared: never change it.
 
-        A broken row (its ``error`` set) is opened afresh each time and never kept.
+        ``mapping`` gives the row's values by column name, to open a row not yet
+        remembered. A broken row (its ``error`` set) is opened afresh each time and
+        never kept.
         """
         from keybroker.store.rows import from_row
 
-        key = tuple(row)
+        key = row
         with self._lock:
             if self._box is not box:  # another key (rotation): nothing opened before counts
                 self._entries.clear()
@@ -68,7 +73,7 @@ class OpenedRows:
             if found is not None:
                 self._entries.move_to_end(key)
         if found is None:
-            found = ListedConnector(from_row(row._mapping, box, with_secrets=False))
+            found = ListedConnector(from_row(mapping(), box, with_secrets=False))
             if found.connector.error is not None:
                 return found
             with self._lock:

@@ -20,6 +20,7 @@ from keybroker.errors import (
     UsageError,
 )
 from keybroker.store.base import ConnectorStore
+from keybroker.store.direct_reads import DirectReader, DirectSelect
 from keybroker.store.opened_rows import OpenedRows
 from keybroker.store.query import MIN_ID_PREFIX, matches
 
@@ -28,6 +29,17 @@ if TYPE_CHECKING:
 
     from keybroker.settings import Settings
     from keybroker.store.crypto import SecretBox
+
+
+#: the escape character of the name filter's LIKE pattern
+_LIKE_ESCAPE = "/"
+
+
+def _like_escaped(text: str) -> str:
+    """``text`` with LIKE's wildcards and the escape character matching themselves."""
+    for special in (_LIKE_ESCAPE, "%", "_"):
+        text = text.replace(special, _LIKE_ESCAPE + special)
+    return text
 
 
 P = ParamSpec("P")
@@ -198,6 +210,7 @@ class SQLConnectorStore(ConnectorStore):
                 cursor.close()
 
         self._owns_engine = True
+        self._direct = DirectReader(self._engine)
         try:
             from keybroker.store.schema_upgrade import ensure_schema
 
@@ -217,11 +230,14 @@ class SQLConnectorStore(ConnectorStore):
         return f"SQLConnectorStore({redact_url(self.url)!r})"
 
     @classmethod
-    def over_engine(cls, engine: Engine, box: SecretBox) -> SQLConnectorStore:
+    def over_engine(
+        cls, engine: Engine, box: SecretBox, direct: DirectReader | None = None
+    ) -> SQLConnectorStore:
         """A store on an engine someone else opened, migrated and checked the key of.
 
         A team server's: its database is already at the schema head and its key
-        check is its own; :meth:`close` leaves the engine to its owner.
+        check is its own; :meth:`close` leaves the engine to its owner. Pages are
+        read through ``direct`` (by default on ``engine`` itself).
         """
         store = cls.__new__(cls)
         store.url = engine.url.render_as_string(hide_password=False)
@@ -231,6 +247,7 @@ class SQLConnectorStore(ConnectorStore):
         store._engine = engine
         store._box = box
         store._owns_engine = False
+        store._direct = direct or DirectReader(engine)
         store._opened = OpenedRows()  # a long-lived process lists the same rows again and again
         if engine.dialect.name != "sqlite":  # SQLite's driver opens no transaction to read
             store._reads = engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -385,13 +402,14 @@ class SQLConnectorStore(ConnectorStore):
             raise StoreError(connector.error)
         return connector
 
-    def _listed(self, row: Row[Any]) -> ListedConnector:
-        """The connector of a listed row, shared with other lists when the store remembers it."""
+    def _listed(self, select: DirectSelect, row: tuple[Any, ...]) -> ListedConnector:
+        """The connector of a row ``select`` read directly, shared with other lists when
+        the store remembers it."""
         from keybroker.store.rows import from_row
 
         if self._opened is not None:
-            return self._opened.listed(row, self._box)
-        return ListedConnector(from_row(row._mapping, self._box, with_secrets=False))
+            return self._opened.listed(row, lambda: select.mapping(row), self._box)
+        return ListedConnector(from_row(select.mapping(row), self._box, with_secrets=False))
 
     @staticmethod
     def _public(connector: Connector, version: int) -> Connector:
@@ -520,6 +538,51 @@ class SQLConnectorStore(ConnectorStore):
         found = [self._read(row, with_secrets=False) for row in rows]
         return sorted((c for c in found if matches(c, query)), key=lambda c: c.name)
 
+    def _page_select(self, query: ConnectorQuery, visible_to: str | None, first: bool) -> Any:
+        """The page statement for the filters ``query`` uses, compiled once per shape.
+
+        Its parameters: ``limit``, and as the shape needs them ``visible_to``,
+        ``name_pattern``, ``connector_type``, ``resource_id`` and ``after``.
+        """
+        shape = (
+            "page",
+            visible_to is None,
+            bool(query.name),
+            bool(query.connector_type),
+            bool(query.resource_id),
+            first,
+        )
+
+        def build() -> Any:
+            from sqlalchemy import bindparam, or_, select, true
+
+            from keybroker.store.schema import connectors
+
+            name = self._sort_name()
+            statement = select(connectors)
+            if visible_to is not None:
+                statement = statement.where(
+                    or_(
+                        connectors.c.owner == bindparam("visible_to"), connectors.c.shared == true()
+                    )
+                )
+            if query.name:
+                # a superset (SQLite's LIKE ignores ASCII case); matches() compares exactly
+                statement = statement.where(
+                    connectors.c.name.like(bindparam("name_pattern"), escape=_LIKE_ESCAPE)
+                )
+            if query.connector_type:
+                statement = statement.where(
+                    connectors.c.connector_type == bindparam("connector_type")
+                )
+            if query.resource_id:
+                statement = statement.where(connectors.c.resource_id == bindparam("resource_id"))
+            if not first:
+                statement = statement.where(name > bindparam("after"))
+            return statement.order_by(name).limit(bindparam("limit"))
+
+        return self._direct.compiled(shape, build)
+
     @reports_database_errors
     def page(
         self,
@@ -530,19 +593,23 @@ class SQLConnectorStore(ConnectorStore):
         visible_to: str | None = None,
     ) -> builtins.list[ListedConnector]:
         """Keyset pages in SQL: one indexed range read per batch of ``limit`` rows."""
-        name = self._sort_name()
-        base = self._selection(query, visible_to).order_by(name).limit(limit)
+        values: dict[str, Any] = {
+            "limit": limit,
+            "visible_to": visible_to,
+            "name_pattern": f"%{_like_escaped(query.name)}%" if query.name else None,
+            "connector_type": query.connector_type,
+            "resource_id": query.resource_id,
+        }
         found: builtins.list[ListedConnector] = []
         cursor = after
-        with (self._reads or self._engine).connect() as connection:
-            while len(found) < limit:
-                statement = base if cursor is None else base.where(name > cursor)
-                rows = connection.execute(statement).all()
-                batch = [self._listed(row) for row in rows]
-                found.extend(c for c in batch if matches(c.connector, query))
-                if len(rows) < limit:
-                    break
-                cursor = rows[-1].name
+        while len(found) < limit:
+            select = self._page_select(query, visible_to, first=cursor is None)
+            rows = self._direct.fetch(select, {**values, "after": cursor})
+            batch = [self._listed(select, row) for row in rows]
+            found.extend(c for c in batch if matches(c.connector, query))
+            if len(rows) < limit:
+                break
+            cursor = rows[-1][select.index("name")]
         return found[:limit]
 
     @reports_database_errors
