@@ -25,7 +25,10 @@ their request rates add up and the p50/p99 shown are the worst of the replicas'.
 
 Beside the rates, ``cpu ms/req`` is the CPU time the server processes (every
 replica and worker) spent per answered request: a figure that holds up better
-than req/s when other work shares the machine.
+than req/s when other work shares the machine. ``load cpu`` is what the load
+generator itself spent per request (wrk, or this process's asyncio client): on a
+2-core machine it is taken from the server. ``busiest`` is the busiest server
+process's share of the server's CPU time: 50% with two workers means an even split.
 
     uv run python bench/server_load.py                       # SQLite in a temp dir
     uv run python bench/server_load.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/kb_bench
@@ -258,18 +261,34 @@ def _process_tree(root: int) -> list[int]:
     return found
 
 
-def cpu_seconds(roots: list[int]) -> float:
-    """User plus system CPU time of the server processes so far (0 where /proc is absent)."""
+def cpu_by_process(roots: list[int]) -> dict[int, float]:
+    """User plus system CPU seconds of each server process so far (none without /proc)."""
     tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    total = 0
+    found = {}
     for root in roots:
         for pid in _process_tree(root):
             try:
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / tick
+            found[pid] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return found
+
+
+def load_cpu_seconds() -> float:
+    """CPU seconds the load generator spent so far: this process and its ``wrk`` children."""
+    import resource
+
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+def busiest_share(before: dict[int, float], after: dict[int, float]) -> float:
+    """The busiest server process's share of the CPU all of them spent in between: 0.5
+    means two workers shared the load evenly, 1.0 that one did all of it."""
+    spent = [after[pid] - before.get(pid, 0.0) for pid in after]
+    total = sum(spent)
+    return max(spent) / total if total > 0 else 0.0
 
 
 # -- load generators ------------------------------------------------------------------------
@@ -525,6 +544,7 @@ def print_figures(label: str, figures: dict[str, float]) -> None:
     print(
         f"{label:42} {figures['rps']:7.0f} {figures['p50'] * 1000:7.1f} "
         f"{figures['p99'] * 1000:7.1f} {figures['cpu'] * 1000:10.2f} "
+        f"{figures['load_cpu'] * 1000:8.2f} {figures['busiest'] * 100:8.0f}% "
         f"{int(figures['errors']):6d}",
         flush=True,
     )
@@ -625,7 +645,7 @@ def main() -> int:
             )
             print(
                 f"{'endpoint':42} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'cpu ms/req':>10} "
-                f"{'errors':>6}"
+                f"{'load cpu':>8} {'busiest':>9} {'errors':>6}"
             )
             roots = [process.pid for process in processes]
             for case in selected:
@@ -633,17 +653,21 @@ def main() -> int:
                     measure(tool, case, ports, options.connections, options.warm_up)
                 runs = []
                 for _ in range(options.repeat):
-                    before = cpu_seconds(roots)
+                    before, load_before = cpu_by_process(roots), load_cpu_seconds()
                     figures = measure(
                         tool, case, ports, options.connections, options.seconds, options.rate
                     )
-                    figures["cpu"] = (cpu_seconds(roots) - before) / max(1, figures["requests"])
+                    after, answered = cpu_by_process(roots), max(1, figures["requests"])
+                    spent = sum(after.values()) - sum(before.values())
+                    figures["cpu"] = spent / answered
+                    figures["load_cpu"] = (load_cpu_seconds() - load_before) / answered
+                    figures["busiest"] = busiest_share(before, after)
                     runs.append(figures)
                     print_figures(case.label, figures)
                 if options.repeat > 1:
                     median = {
                         key: statistics.median(run[key] for run in runs)
-                        for key in ("rps", "p50", "p99", "cpu")
+                        for key in ("rps", "p50", "p99", "cpu", "load_cpu", "busiest")
                     }
                     median["errors"] = sum(run["errors"] for run in runs)
                     print_figures(f"  median of {options.repeat}", median)

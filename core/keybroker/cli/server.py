@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -67,7 +67,13 @@ def server() -> None:
 @click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
 @database_url_option
 @data_dir_option
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Worker processes; on Linux each accepts on a socket of its own (SO_REUSEPORT).",
+)
 @click.option("--tls-cert", type=click.Path(dir_okay=False, exists=True), help="PEM certificate.")
 @click.option("--tls-key", type=click.Path(dir_okay=False, exists=True), help="PEM private key.")
 @click.option(
@@ -106,8 +112,46 @@ def up(
         )
     settings = _settings(database_url, data_dir)
 
+    from keybroker.server import workers as worker_processes
+
+    # bound (or, for uvicorn's own sockets, probed) first: a port in use is refused
+    # before the database is touched. With several workers each gets a socket of its own.
+    own_sockets = workers > 1 and worker_processes.spreads_connections()
+    sockets = worker_processes.bind_sockets(host, port, workers if own_sockets else 0)
+    try:
+        _prepare(settings)
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    scheme = "https" if tls_cert else "http"
+    shown_host = f"[{host}]" if ":" in host else host
+    click.echo(
+        f"keybroker server: listening on {scheme}://{shown_host}:{port} "
+        f"({workers} worker{'s' if workers > 1 else ''}, database {_display_url(settings)})",
+    )
+    options: dict[str, Any] = {
+        "app": "keybroker.server.app:app_from_env",
+        "factory": True,
+        "host": host,
+        "port": port,
+        "ssl_certfile": tls_cert,
+        "ssl_keyfile": tls_key,
+        "proxy_headers": bool(settings.forwarded_allow_ips),
+        "forwarded_allow_ips": settings.forwarded_allow_ips or None,
+        "access_log": access_log,
+        "server_header": False,
+        "log_level": "info",
+    }
+    if own_sockets:
+        raise SystemExit(worker_processes.serve(options, sockets))
     import uvicorn
 
+    uvicorn.run(workers=workers, **options)
+
+
+def _prepare(settings: ServerSettings) -> None:
+    """Migrate the database and create the first admin, printing a generated password once."""
     from keybroker.server.app import print_generated_admin_password
     from keybroker.server.context import ServerContext
 
@@ -118,26 +162,6 @@ def up(
         context.close()
     if generated:
         print_generated_admin_password(generated)
-    scheme = "https" if tls_cert else "http"
-    shown_host = f"[{host}]" if ":" in host else host
-    click.echo(
-        f"keybroker server: listening on {scheme}://{shown_host}:{port} "
-        f"({workers} worker{'s' if workers > 1 else ''}, database {_display_url(settings)})",
-    )
-    uvicorn.run(
-        "keybroker.server.app:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        ssl_certfile=tls_cert,
-        ssl_keyfile=tls_key,
-        proxy_headers=bool(settings.forwarded_allow_ips),
-        forwarded_allow_ips=settings.forwarded_allow_ips or None,
-        access_log=access_log,
-        server_header=False,
-        log_level="info",
-    )
 
 
 @server.command("migrate")
