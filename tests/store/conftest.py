@@ -19,3 +19,14 @@ def postgresql_url() -> Iterator[str]:
 def mariadb_url() -> Iterator[str]:
     with server_database("mariadb") as url:
         yield url
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql", "mariadb"])
+def any_database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """The URL of an empty store database on each kind of database in turn."""
+    kind = request.param
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp(kind) / 'kb.db'}"
+    return str(request.getfixturevalue(f"{kind}_url"))

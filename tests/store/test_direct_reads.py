@@ -29,16 +29,10 @@ KEY = os.urandom(32)
 NAMES = ["a%b", "a_b", "axb", "a/b", "plain"]
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql", "mariadb"])
-def store(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[SQLConnectorStore]:
+@pytest.fixture(scope="module")
+def store(any_database_url: str) -> Iterator[SQLConnectorStore]:
     """A store holding one connector per name in NAMES, shared and private, one expiring."""
-    kind = request.param
-    if kind == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('direct') / 'kb.db'}"
-    else:
-        url = request.getfixturevalue(f"{kind}_url")
+    url = any_database_url
     created = SQLConnectorStore(url, SecretBox(KEY))
     with created._engine.begin() as connection:
         connection.execute(text("DELETE FROM connectors"))

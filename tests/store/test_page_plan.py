@@ -28,16 +28,10 @@ ROWS = 3000
 KEY = os.urandom(32)
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql", "mariadb"])
-def store(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[SQLConnectorStore]:
+@pytest.fixture(scope="module")
+def store(any_database_url: str) -> Iterator[SQLConnectorStore]:
     """A store of ROWS connectors (enough for MariaDB to prefer an index over a filesort)."""
-    kind = request.param
-    if kind == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('plan') / 'kb.db'}"
-    else:
-        url = request.getfixturevalue(f"{kind}_url")
+    url = any_database_url
     created = SQLConnectorStore(url, SecretBox(KEY))
     rows = [
         to_row(
@@ -54,6 +48,7 @@ def store(
         )
         for index in range(ROWS)
     ]
+    kind = created._engine.dialect.name
     analyze = {"sqlite": "ANALYZE", "postgresql": "ANALYZE connectors"}
     with created._engine.begin() as connection:
         connection.execute(text("DELETE FROM connectors"))
