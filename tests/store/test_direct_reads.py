@@ -105,7 +105,7 @@ def test_the_page_filter_matches_wildcards_and_the_escape_literally(
     )
     # the SQL itself narrows (matches() would hide a wildcard match from the user)
     assert [row[select_page.index("name")] for row in sent] == [wanted]
-    assert [c.connector.name for c in store.page(query, after=None, limit=10)] == [wanted]
+    assert [c.connector.name for c in store.page(query, after=None, limit=10).items] == [wanted]
 
 
 def test_a_parameter_that_needs_conversion_is_refused_when_compiled(

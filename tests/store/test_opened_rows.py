@@ -54,7 +54,7 @@ def _page(store: SQLConnectorStore) -> dict[str, Connector]:
 
 
 def _listed(store: SQLConnectorStore) -> dict[str, ListedConnector]:
-    found = store.page(ConnectorQuery(), after=None, limit=50)
+    found = store.page(ConnectorQuery(), after=None, limit=50).items
     return {c.connector.name: c for c in found}
 
 

@@ -74,7 +74,7 @@ def _plans(store: SQLConnectorStore, after: str | None, visible_to: str | None) 
     engine = store._engine
     reader.fetch = capture  # type: ignore[method-assign]
     try:
-        page = store.page(ConnectorQuery(), after=after, limit=51, visible_to=visible_to)
+        page = store.page(ConnectorQuery(), after=after, limit=51, visible_to=visible_to).items
     finally:
         del reader.fetch
     assert page, "the page is empty: nothing was measured"

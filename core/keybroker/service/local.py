@@ -57,6 +57,11 @@ from keybroker.store.base import ConnectorStore
 from keybroker.types import AuthConfig, AutoConfiguration, ConnectorType
 from keybroker.views import ConnectorTypeView
 
+#: rows one page request reads at most, matching its filters or not (or one batch of
+#: ``limit`` + 1, if larger): a filter that matches little answers a short page
+#: with a cursor instead of reading the whole store in one request
+MAX_ROWS_PER_PAGE = 1000
+
 
 def broken_error(connector: Connector, error: str) -> StoreError:
     """The error of a connector whose stored row is broken, naming it once."""
@@ -310,21 +315,29 @@ class LocalOperations:
 
         Returns at most ``limit`` connectors (shared with other lists: read them,
         never change them) and the name to continue after (None on the last page).
+        A request reads at most :data:`MAX_ROWS_PER_PAGE` rows (or one batch, if
+        larger): when filters match few of them, the page comes back short, even
+        empty, with a name to continue after, rather than reading the whole store
+        in one request.
         """
         self._check_query(query)
         store_query = query.model_copy(update={"resource_id": None})
         kept: builtins.list[ListedConnector] = []
         cursor = after
+        read = 0
         while len(kept) <= limit:
             batch = self.store.page(
                 store_query, after=cursor, limit=limit + 1, visible_to=self.caller.visible_to
             )
-            kept.extend(c for c in batch if self._keeps(c.connector, query))
-            if len(batch) <= limit:
+            read += limit + 1
+            kept.extend(c for c in batch.items if self._keeps(c.connector, query))
+            cursor = batch.resume_after
+            if cursor is None or read >= MAX_ROWS_PER_PAGE:
                 break
-            cursor = batch[-1].connector.name
-        page = kept[:limit]
-        return page, (page[-1].connector.name if len(kept) > limit else None)
+        if len(kept) > limit:
+            page = kept[:limit]
+            return page, page[-1].connector.name
+        return kept, cursor
 
     def _check_query(self, query: ConnectorQuery) -> None:
         self._check_connector_type(query.connector_type)

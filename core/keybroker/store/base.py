@@ -9,11 +9,25 @@ process: secrets are read only through :meth:`ConnectorStore.get` with
 
 from __future__ import annotations
 
-import builtins
 import uuid
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 
 from keybroker.connector import Connector, ConnectorQuery, ListedConnector
+
+
+@dataclass(frozen=True)
+class StorePage:
+    """What one read of a store's page found.
+
+    ``items`` are the connectors of the rows read that match the query;
+    ``resume_after`` is the name of the last row read when there may be more rows
+    after it (None: the store has none), so a filter that matches few rows is paged
+    through a bounded number of rows at a time.
+    """
+
+    items: list[ListedConnector]
+    resume_after: str | None
 
 
 class ConnectorStore(ABC):
@@ -62,16 +76,21 @@ class ConnectorStore(ABC):
         after: str | None,
         limit: int,
         visible_to: str | None = None,
-    ) -> builtins.list[ListedConnector]:
-        """Up to ``limit`` connectors of :meth:`list` whose names sort after ``after``.
+    ) -> StorePage:
+        """The connectors of :meth:`list` among the next ``limit`` rows whose names sort
+        after ``after``.
 
-        Names sort by code point (byte order of UTF-8) on every store. A store
-        over a database pages there; this default pages the whole list. A store may
-        hand the same :class:`ListedConnector` to every list of an unchanged row.
+        At most ``limit`` rows are read, matching or not. Names sort by code point
+        (byte order of UTF-8) on every store. A store over a database pages there;
+        this default pages the whole list. A store may hand the same
+        :class:`ListedConnector` to every list of an unchanged row.
         """
-        found = self.list(query, visible_to=visible_to)
-        chosen = [c for c in found if after is None or c.name > after][:limit]
-        return [ListedConnector(c) for c in chosen]
+        found = [
+            c for c in self.list(query, visible_to=visible_to) if after is None or c.name > after
+        ]
+        chosen = found[:limit]
+        more = len(found) > limit
+        return StorePage([ListedConnector(c) for c in chosen], chosen[-1].name if more else None)
 
     @abstractmethod
     def update(self, connector: Connector) -> Connector:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 import functools
 import getpass
 import uuid
@@ -19,7 +18,7 @@ from keybroker.errors import (
     StoreError,
     UsageError,
 )
-from keybroker.store.base import ConnectorStore
+from keybroker.store.base import ConnectorStore, StorePage
 from keybroker.store.direct_reads import DirectReader, DirectSelect
 from keybroker.store.opened_rows import OpenedRows
 from keybroker.store.query import MIN_ID_PREFIX, matches
@@ -591,26 +590,24 @@ class SQLConnectorStore(ConnectorStore):
         after: str | None,
         limit: int,
         visible_to: str | None = None,
-    ) -> builtins.list[ListedConnector]:
-        """Keyset pages in SQL: one indexed range read per batch of ``limit`` rows."""
-        values: dict[str, Any] = {
+    ) -> StorePage:
+        """Keyset pages in SQL: one indexed range read of ``limit`` rows; the filters
+        SQL cannot apply (labels) are applied to them here."""
+        select = self._page_select(query, visible_to, first=after is None)
+        values = {
             "limit": limit,
+            "after": after,
             "visible_to": visible_to,
             "name_pattern": f"%{_like_escaped(query.name)}%" if query.name else None,
             "connector_type": query.connector_type,
             "resource_id": query.resource_id,
         }
-        found: builtins.list[ListedConnector] = []
-        cursor = after
-        while len(found) < limit:
-            select = self._page_select(query, visible_to, first=cursor is None)
-            rows = self._direct.fetch(select, {**values, "after": cursor})
-            batch = [self._listed(select, row) for row in rows]
-            found.extend(c for c in batch if matches(c.connector, query))
-            if len(rows) < limit:
-                break
-            cursor = rows[-1][select.index("name")]
-        return found[:limit]
+        rows = self._direct.fetch(select, values)
+        listed = [self._listed(select, row) for row in rows]
+        return StorePage(
+            [c for c in listed if matches(c.connector, query)],
+            rows[-1][select.index("name")] if len(rows) == limit else None,
+        )
 
     @reports_database_errors
     def update(self, connector: Connector) -> Connector:
