@@ -74,11 +74,14 @@ def _workers(server: RunningServer) -> list[int]:
     return children
 
 
-def _server_up(port: int, workers: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """``keybroker server up`` on ``port``, expected to stop on its own."""
-    command = ["keybroker", "server", "up", "--port", str(port), "--workers", workers]
+def _server_up(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``keybroker server up ARGS``, expected to stop on its own."""
     return subprocess.run(
-        [sys.executable, "-m", *command], capture_output=True, text=True, env=env, timeout=60
+        [sys.executable, "-m", "keybroker", "server", "up", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
     )
 
 
@@ -163,7 +166,7 @@ def test_a_port_in_use_is_refused_before_the_database_is_touched(
         port = taken.getsockname()[1]
         env = {k: v for k, v in os.environ.items() if not k.startswith("KEYBROKER_SERVER_")}
         env.update(KEYBROKER_SERVER_DATA_DIR=str(data_dir), KEYBROKER_ADMIN_PASSWORD="x" * 16)
-        result = _server_up(port, workers, env)
+        result = _server_up("--port", str(port), "--workers", workers, env=env)
     assert result.returncode == 2, result
     assert result.stderr.strip().splitlines() == [
         f"Error: cannot listen on 127.0.0.1:{port}: address already in use; "
@@ -176,7 +179,26 @@ def test_a_second_server_cannot_share_a_running_servers_port(
     two_workers: RunningServer, tmp_path: Path
 ) -> None:
     env = dict(two_workers.env, KEYBROKER_SERVER_DATA_DIR=str(tmp_path / "other"))
-    result = _server_up(_port(two_workers), "2", env)
+    result = _server_up("--port", str(_port(two_workers)), "--workers", "2", env=env)
     assert result.returncode == 2 and "address already in use" in result.stderr, result
     assert sorted(_listening_workers(two_workers).values()) == [1, 1]
     assert two_workers.request("GET", "/health")[0] == 200
+
+
+@pytest.mark.parametrize(
+    ("host", "reason"),
+    [
+        ("192.0.2.1", "cannot assign requested address; give an address of this machine"),
+        ("no-such-host.invalid", "check --host and --port"),
+    ],
+)
+def test_an_address_that_cannot_be_bound_is_refused_in_one_line(
+    tmp_path: Path, host: str, reason: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEYBROKER_SERVER_")}
+    env.update(KEYBROKER_SERVER_DATA_DIR=str(tmp_path / "data"))
+    result = _server_up("--host", host, "--insecure-listen", "--workers", "2", env=env)
+    assert result.returncode == 2, result
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"Error: cannot listen on {host}:8080: ") and reason in line, line
+    assert not (tmp_path / "data" / "server.db").exists()

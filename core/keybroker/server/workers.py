@@ -20,9 +20,9 @@ as uvicorn does), and stops the server when a worker cannot start at all.
 
 from __future__ import annotations
 
+import errno
 import logging
 import multiprocessing
-import os
 import signal
 import socket
 import threading
@@ -79,10 +79,18 @@ def bind_sockets(host: str, port: int, count: int) -> list[socket.socket]:
     return sockets
 
 
+_BIND_ADVICE = {
+    errno.EADDRINUSE: "stop what listens there or choose another port",
+    errno.EACCES: "choose a port above 1023, or run with the right to bind low ports",
+    errno.EADDRNOTAVAIL: "give an address of this machine in --host",
+}
+
+
 def _reason(exc: OSError) -> str:
-    if exc.errno is not None:
-        return f"{os.strerror(exc.errno).lower()}; stop what listens there or choose another port"
-    return str(exc)
+    """Why a bind failed, and what to do, in one line."""
+    what = (exc.strerror or str(exc)).lower()
+    advice = _BIND_ADVICE.get(exc.errno or 0, "check --host and --port")
+    return f"{what}; {advice}"
 
 
 def _run_worker(options: dict[str, Any], sock: socket.socket) -> None:
