@@ -8,6 +8,7 @@ principal (not the connector's owner) as the actor.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -58,8 +59,15 @@ class AuditLog:
     """Appends to and reads the ``audit_log`` table."""
 
     def __init__(self, engine: Engine) -> None:
+        from keybroker.store.sql import sqlite_file
+        from keybroker.store.writer_turns import WriterTurns
+
         self._engine = engine
         self._reader = reader(engine)
+        # appends are the server's most frequent write: on SQLite they queue for it
+        sqlite = engine.dialect.name == "sqlite"
+        url = engine.url.render_as_string(hide_password=False)
+        self._turns = WriterTurns(sqlite_file(url)) if sqlite else None
 
     def append(
         self,
@@ -98,8 +106,14 @@ class AuditLog:
             "client_ip": _cut(client_ip, 64),
             "detail": detail,
         }
-        with self._engine.begin() as connection:
+        turn = self._turns.turn() if self._turns else contextlib.nullcontext()
+        with turn, self._engine.begin() as connection:
             connection.execute(insert(audit_log).values(**values))
+
+    def close(self) -> None:
+        """Release what appends hold open between writes."""
+        if self._turns is not None:
+            self._turns.close()
 
     def record(
         self,

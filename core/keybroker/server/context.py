@@ -171,6 +171,7 @@ class ServerContext:
 
     def close(self) -> None:
         """Release database connections."""
+        self.audit.close()
         self.engine.dispose()
         if self.direct.engine is not self.engine:
             self.direct.engine.dispose()
