@@ -13,19 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
-from sqlalchemy import insert
 
 from keybroker.caller import Caller, CallerKind
-from keybroker.connector import Connector, ConnectorQuery
+from keybroker.connector import ConnectorQuery
 from keybroker.service import LocalOperations
 from keybroker.service.local import MAX_ROWS_PER_PAGE
 from keybroker.settings import Settings
 from keybroker.store.base import StorePage
 from keybroker.store.crypto import SecretBox
-from keybroker.store.rows import to_row
-from keybroker.store.schema import connectors
 from keybroker.store.sql import SQLConnectorStore
+from peers.connector_rows import insert_connectors
 
 ROWS = 2 * MAX_ROWS_PER_PAGE + 300
 
@@ -45,23 +42,11 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> CountingStore:
     """ROWS connectors of one owner; only the last one carries the label ``rare``."""
     url = f"sqlite:///{tmp_path_factory.mktemp('bounded') / 'kb.db'}"
     created = CountingStore(url, SecretBox(b"b" * 32))
-    rows = [
-        to_row(
-            Connector(
-                name=f"c-{index:05d}",
-                connector_type="httpbasic",
-                auth_method="password",
-                configuration={"url": "https://example.com"},
-                secrets={"password": SecretStr("x")},
-                labels={"rare": "yes"} if index == ROWS - 1 else {"team": "a"},
-                owner="alice",
-            ),
-            created._box,
-        )
-        for index in range(ROWS)
-    ]
-    with created._engine.begin() as connection:
-        connection.execute(insert(connectors).values(version=1), rows)
+    insert_connectors(
+        created,
+        ROWS,
+        labels=lambda index: {"rare": "yes"} if index == ROWS - 1 else {"team": "a"},
+    )
     return created
 
 

@@ -10,15 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from pydantic import SecretStr
-from sqlalchemy import insert
 
-from keybroker.connector import Connector
 from keybroker.service.local import MAX_ROWS_PER_PAGE
 from keybroker.store.crypto import SecretBox, parse_key
-from keybroker.store.rows import to_row
-from keybroker.store.schema import connectors
 from keybroker.store.sql import SQLConnectorStore
+from peers.connector_rows import insert_connectors
 from peers.keybroker_server import (
     ADMIN_PASSWORD,
     RunningServer,
@@ -38,23 +34,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     key = new_encryption_key()
     running = start_server(tmp_path_factory.mktemp("filtered"), encryption_key=key)
     store = SQLConnectorStore(running.database_url, SecretBox(parse_key(key, "the test")))
-    rows = [
-        to_row(
-            Connector(
-                name=f"c-{index:05d}",
-                connector_type="httpbasic",
-                auth_method="password",
-                configuration={"url": "https://example.com"},
-                secrets={"password": SecretStr("x")},
-                labels={"rare": "yes"} if index == ROWS - 1 else {"team": "a"},
-                owner="admin",
-            ),
-            store._box,
-        )
-        for index in range(ROWS)
-    ]
-    with store._engine.begin() as connection:
-        connection.execute(insert(connectors).values(version=1), rows)
+    insert_connectors(
+        store,
+        ROWS,
+        owner=lambda index: "admin",
+        labels=lambda index: {"rare": "yes"} if index == ROWS - 1 else {"team": "a"},
+    )
     store.close()
     try:
         yield running

@@ -14,15 +14,13 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
-from sqlalchemy import insert, text
+from sqlalchemy import text
 
-from keybroker.connector import Connector, ConnectorQuery
+from keybroker.connector import ConnectorQuery
 from keybroker.store.crypto import SecretBox
 from keybroker.store.direct_reads import DirectSelect
-from keybroker.store.rows import to_row
-from keybroker.store.schema import connectors
 from keybroker.store.sql import SQLConnectorStore
+from peers.connector_rows import insert_connectors
 
 ROWS = 3000
 KEY = os.urandom(32)
@@ -33,26 +31,17 @@ def store(any_database_url: str) -> Iterator[SQLConnectorStore]:
     """A store of ROWS connectors (enough for MariaDB to prefer an index over a filesort)."""
     url = any_database_url
     created = SQLConnectorStore(url, SecretBox(KEY))
-    rows = [
-        to_row(
-            Connector(
-                name=f"plan-{index:04d}",
-                connector_type="httpbasic",
-                auth_method="password",
-                configuration={"url": "https://example.com"},
-                secrets={"password": SecretStr("x")},
-                owner="alice" if index % 3 else "bob",
-                shared=index % 2 == 0,
-            ),
-            created._box,
-        )
-        for index in range(ROWS)
-    ]
     kind = created._engine.dialect.name
     analyze = {"sqlite": "ANALYZE", "postgresql": "ANALYZE connectors"}
     with created._engine.begin() as connection:
         connection.execute(text("DELETE FROM connectors"))
-        connection.execute(insert(connectors), rows)
+    insert_connectors(
+        created,
+        ROWS,
+        name="plan-{:04d}",
+        owner=lambda index: "alice" if index % 3 else "bob",
+        shared=lambda index: index % 2 == 0,
+    )
     with created._engine.begin() as connection:  # fresh statistics, as a live database has
         connection.execute(text(analyze.get(kind, "ANALYZE TABLE connectors")))
     yield created
