@@ -254,3 +254,28 @@ def test_cli_does_not_import_the_server_or_an_http_client() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize(
+    ("files", "reason"),
+    [("garbage", "not PEM files of both"), ("mismatch", "the key is not the certificate's")],
+)
+def test_tls_files_the_server_cannot_use_are_refused_before_it_starts(
+    tmp_path: Path, files: str, reason: str, workers: str
+) -> None:
+    certificate = issue_server_certificate(tmp_path / "tls")
+    cert, key = certificate.cert_file, certificate.key_file
+    if files == "garbage":
+        cert.write_text("not a certificate\n")
+    else:
+        key = issue_server_certificate(tmp_path / "other").key_file
+    data_dir = tmp_path / "data"
+    result = keybroker(
+        "server", "up", "--data-dir", str(data_dir), "--workers", workers,
+        "--tls-cert", str(cert), "--tls-key", str(key),
+    )  # fmt: skip
+    assert result.returncode == 2, result
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("Error: cannot serve TLS with --tls-cert") and reason in line, line
+    assert not data_dir.exists()

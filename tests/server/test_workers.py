@@ -202,3 +202,18 @@ def test_an_address_that_cannot_be_bound_is_refused_in_one_line(
     [line] = result.stderr.strip().splitlines()
     assert line.startswith(f"Error: cannot listen on {host}:8080: ") and reason in line, line
     assert not (tmp_path / "data" / "server.db").exists()
+
+
+def test_workers_that_cannot_start_stop_the_server_instead_of_restarting(tmp_path: Path) -> None:
+    script = (
+        "import sys\n"
+        "from keybroker.server.workers import bind_sockets, serve\n"
+        "sockets = bind_sockets('127.0.0.1', 0, 1)\n"
+        "sys.exit(serve({'app': 'keybroker_no_such_module:app', 'log_level': 'info'}, sockets))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1, result
+    assert "could not start; stopping the server" in result.stderr
+    assert "starting it again" not in result.stderr

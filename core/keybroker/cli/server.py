@@ -110,6 +110,8 @@ def up(
             "network in clear; give --tls-cert and --tls-key, or --insecure-listen when a "
             "proxy in front terminates TLS"
         )
+    if tls_cert and tls_key:
+        _check_tls(tls_cert, tls_key)
     settings = _settings(database_url, data_dir)
 
     from keybroker.server import workers as worker_processes
@@ -148,6 +150,30 @@ def up(
     import uvicorn
 
     uvicorn.run(workers=workers, **options)
+
+
+def _check_tls(cert: str, key: str) -> None:
+    """Refuse TLS files the server could not serve with, before anything starts."""
+    import ssl
+
+    def no_password() -> bytes:
+        raise UsageError(f"the private key {key} is encrypted; give an unencrypted PEM key")
+
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert, key, password=no_password)
+    except ssl.SSLError as exc:
+        mismatch = exc.reason == "KEY_VALUES_MISMATCH"
+        reason = "the key is not the certificate's" if mismatch else "not PEM files of both"
+        raise UsageError(
+            f"cannot serve TLS with --tls-cert {cert} and --tls-key {key}: {reason}; "
+            "give a PEM certificate and its unencrypted private key"
+        ) from None
+    except OSError as exc:
+        reason = (exc.strerror or str(exc)).lower()
+        raise UsageError(
+            f"cannot serve TLS with --tls-cert {cert} and --tls-key {key}: {reason}; "
+            "give a PEM certificate and its unencrypted private key"
+        ) from None
 
 
 def _prepare(settings: ServerSettings) -> None:

@@ -100,9 +100,11 @@ def _run_worker(options: dict[str, Any], sock: socket.socket) -> None:
     server = uvicorn.Server(uvicorn.Config(**options))
     try:
         server.run(sockets=[sock])
-    except SystemExit:
+    except (Exception, SystemExit) as exc:
         if server.started:
             raise
+        if not isinstance(exc, SystemExit):
+            log.error("the worker could not start: %s: %s", type(exc).__name__, exc)
     if not server.started:  # the application or its TLS files failed: so would a restart
         raise SystemExit(_STARTUP_FAILURE)
 

@@ -54,6 +54,8 @@ class DirectSelect:
         }
         columns = list(statement.selected_columns)
         self.names: tuple[str, ...] = tuple(str(column.name) for column in columns)
+        if len(set(self.names)) != len(self.names):
+            raise ValueError(f"a direct read needs distinct column names, not {self.names}")
         self._processors = [
             column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
         ]
