@@ -17,6 +17,18 @@ def hold_turn(database: str, held: Any, go: Any) -> None:
         go.wait(10)
 
 
+def hold_file_lock(path: str, held: Any, go: Any) -> None:
+    """Hold an advisory lock on ``path`` (as another user's process could), until ``go``."""
+    import fcntl
+    import os
+
+    fd = os.open(path, os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    held.set()
+    go.wait(60)
+    os.close(fd)
+
+
 def append_audit_entries(count: int, threads: int = 4) -> None:
     """Append ``count`` audit entries from each of ``threads`` threads, to the server
     database the environment names."""

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from keybroker.store.writer_turns import WriterTurns
-from peers.sqlite_writers import append_audit_entries, hold_turn
+from peers.sqlite_writers import append_audit_entries, hold_file_lock, hold_turn
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="advisory file locks are POSIX")
 
@@ -108,3 +108,47 @@ def test_audit_appends_of_several_processes_and_threads_all_land(
         ).scalar()
     context.close()
     assert written == 3 * 4 * 50
+
+
+def test_a_link_at_the_lock_files_place_is_not_followed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    target = tmp_path / "precious"
+    target.write_text("unchanged\n")
+    target.chmod(0o600)  # a file the lock could use, were the link followed
+    (tmp_path / "kb.db.writers").symlink_to(target)
+    turns = WriterTurns(tmp_path / "kb.db")
+    with caplog.at_level("WARNING"), turns.turn():
+        pass
+    assert "not using the writers' lock file" in caplog.text
+    assert target.read_text() == "unchanged\n"
+    assert (tmp_path / "kb.db.writers").is_symlink()
+    turns.close()
+
+
+def test_a_lock_file_others_may_open_is_not_used(tmp_path: Path) -> None:
+    """Someone else could hold it forever: this writer leaves the order to SQLite."""
+    lock_file = tmp_path / "kb.db.writers"
+    lock_file.touch()
+    lock_file.chmod(0o666)
+    context = multiprocessing.get_context("spawn")
+    held, go = context.Event(), context.Event()
+    child = context.Process(target=hold_file_lock, args=(str(lock_file), held, go))
+    child.start()
+    try:
+        assert held.wait(30)
+        turns = WriterTurns(tmp_path / "kb.db", wait_seconds=20)
+        entered = threading.Event()
+
+        def write() -> None:
+            with turns.turn():
+                entered.set()
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        assert entered.wait(5)  # long before the 20 s wait for a turn would end
+        writer.join(10)
+        turns.close()
+    finally:
+        go.set()
+        child.join(10)

@@ -6,7 +6,10 @@ tries, and under steady writes from several threads and processes it can lose
 many rounds in a row: a server's audit appends saw a p99 of half a second.
 :class:`WriterTurns` makes such writers queue instead: a lock per process, then
 an advisory lock on a file beside the database (``<database>.writers``, created
-0600) shared by every process writing it. A writer that waited longer than the
+0600) shared by every process writing it. A lock file that is not a regular file
+of this user's, private to it (a link, or one another user made to hold the lock
+forever), is not used: the threads of each process still take turns, and
+processes meet at SQLite's lock as before. A writer that waited longer than the
 database's own busy timeout stops waiting and writes anyway, so SQLite decides,
 as it did before: a stuck writer never blocks the others for longer than that.
 """
@@ -14,7 +17,9 @@ as it did before: a stuck writer never blocks the others for longer than that.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -24,6 +29,8 @@ try:
     import fcntl
 except ImportError:  # Windows: the threads of one process still take turns
     fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
 
 #: how long a writer waits for its turn before leaving it to SQLite (its busy timeout)
 WAIT_SECONDS = 30.0
@@ -66,7 +73,10 @@ class WriterTurns:
         if self._path is None or fcntl is None:
             return False
         if self._fd is None:
-            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._fd = self._open(self._path)
+            if self._fd is None:
+                self._path = None  # never try again
+                return False
         while True:
             try:
                 fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -75,6 +85,30 @@ class WriterTurns:
                 if time.monotonic() > deadline:
                     return False
                 time.sleep(_POLL_SECONDS)
+
+    @staticmethod
+    def _open(path: Path) -> int | None:
+        """The lock file, opened; None when it is not this user's private regular file."""
+        flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            fd = os.open(path, flags | os.O_NONBLOCK, 0o600)
+        except OSError as exc:
+            log.warning("not using the writers' lock file %s: %s", path, exc.strerror or exc)
+            return None
+        status = os.fstat(fd)
+        if (
+            not stat.S_ISREG(status.st_mode)
+            or status.st_uid != os.geteuid()
+            or status.st_mode & 0o077
+        ):
+            os.close(fd)
+            log.warning(
+                "not using the writers' lock file %s: it must be a regular file of this "
+                "user's, readable and writable by it alone",
+                path,
+            )
+            return None
+        return fd
 
     def close(self) -> None:
         """Close the lock file (a later turn opens it again)."""
