@@ -16,7 +16,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from keybroker.errors import UnauthenticatedError
-from keybroker.server.database import aware, naive, reader, utcnow
+from keybroker.server.database import aware, naive, utcnow
 from keybroker.server.errors import DeviceLocked
 from keybroker.server.principal import AccountKind, Principal
 from keybroker.server.tokens import (
@@ -70,7 +70,6 @@ class CredentialService:
         from keybroker.store.direct_reads import DirectReader
 
         self._engine = engine
-        self._reader = reader(engine)
         self._direct = direct or DirectReader(engine)
         self._hasher = hasher
         self._session_lifetime = session_lifetime

@@ -510,21 +510,42 @@ class SQLConnectorStore(ConnectorStore):
             return connectors.c.name.collate("C")
         return connectors.c.name
 
-    def _selection(self, query: ConnectorQuery, visible_to: str | None) -> Any:
-        """The rows that may match ``query``; :func:`matches` decides exactly."""
-        from sqlalchemy import select
+    @staticmethod
+    def _selection(query: ConnectorQuery, visible_to: str | None) -> Any:
+        """The rows that may match ``query``; :func:`matches` decides exactly.
+
+        Its parameters (:meth:`_selection_values`) are bound by name, so that one
+        statement serves every value of the filters ``query`` uses.
+        """
+        from sqlalchemy import bindparam, or_, select, true
 
         from keybroker.store.schema import connectors
 
-        statement = select(connectors).where(self._visibility(visible_to))
+        statement = select(connectors)
+        if visible_to is not None:
+            statement = statement.where(
+                or_(connectors.c.owner == bindparam("visible_to"), connectors.c.shared == true())
+            )
         if query.name:
             # a superset (SQLite's LIKE ignores ASCII case); matches() compares exactly
-            statement = statement.where(connectors.c.name.contains(query.name, autoescape=True))
+            statement = statement.where(
+                connectors.c.name.like(bindparam("name_pattern"), escape=_LIKE_ESCAPE)
+            )
         if query.connector_type:
-            statement = statement.where(connectors.c.connector_type == query.connector_type)
+            statement = statement.where(connectors.c.connector_type == bindparam("connector_type"))
         if query.resource_id:
-            statement = statement.where(connectors.c.resource_id == query.resource_id)
+            statement = statement.where(connectors.c.resource_id == bindparam("resource_id"))
         return statement
+
+    @staticmethod
+    def _selection_values(query: ConnectorQuery, visible_to: str | None) -> dict[str, Any]:
+        """The parameters of :meth:`_selection`."""
+        return {
+            "visible_to": visible_to,
+            "name_pattern": f"%{_like_escaped(query.name)}%" if query.name else None,
+            "connector_type": query.connector_type,
+            "resource_id": query.resource_id,
+        }
 
     @reports_database_errors
     def list(
@@ -532,17 +553,16 @@ class SQLConnectorStore(ConnectorStore):
     ) -> list[Connector]:
         query = query or ConnectorQuery()
         statement = self._selection(query, visible_to).order_by(self._sort_name())
+        values = self._selection_values(query, visible_to)
         with (self._reads or self._engine).connect() as connection:
-            rows = connection.execute(statement).all()
+            rows = connection.execute(statement, values).all()
         found = [self._read(row, with_secrets=False) for row in rows]
         return sorted((c for c in found if matches(c, query)), key=lambda c: c.name)
 
     def _page_select(self, query: ConnectorQuery, visible_to: str | None, first: bool) -> Any:
-        """The page statement for the filters ``query`` uses, compiled once per shape.
-
-        Its parameters: ``limit``, and as the shape needs them ``visible_to``,
-        ``name_pattern``, ``connector_type``, ``resource_id`` and ``after``.
-        """
+        """The page statement for the filters ``query`` uses, compiled once per shape:
+        :meth:`_selection` in name order, after the name ``after`` (unless ``first``),
+        at most ``limit`` rows."""
         shape = (
             "page",
             visible_to is None,
@@ -553,29 +573,10 @@ class SQLConnectorStore(ConnectorStore):
         )
 
         def build() -> Any:
-            from sqlalchemy import bindparam, or_, select, true
-
-            from keybroker.store.schema import connectors
+            from sqlalchemy import bindparam
 
             name = self._sort_name()
-            statement = select(connectors)
-            if visible_to is not None:
-                statement = statement.where(
-                    or_(
-                        connectors.c.owner == bindparam("visible_to"), connectors.c.shared == true()
-                    )
-                )
-            if query.name:
-                # a superset (SQLite's LIKE ignores ASCII case); matches() compares exactly
-                statement = statement.where(
-                    connectors.c.name.like(bindparam("name_pattern"), escape=_LIKE_ESCAPE)
-                )
-            if query.connector_type:
-                statement = statement.where(
-                    connectors.c.connector_type == bindparam("connector_type")
-                )
-            if query.resource_id:
-                statement = statement.where(connectors.c.resource_id == bindparam("resource_id"))
+            statement = self._selection(query, visible_to)
             if not first:
                 statement = statement.where(name > bindparam("after"))
             return statement.order_by(name).limit(bindparam("limit"))
@@ -594,14 +595,7 @@ class SQLConnectorStore(ConnectorStore):
         """Keyset pages in SQL: one indexed range read of ``limit`` rows; the filters
         SQL cannot apply (labels) are applied to them here."""
         select = self._page_select(query, visible_to, first=after is None)
-        values = {
-            "limit": limit,
-            "after": after,
-            "visible_to": visible_to,
-            "name_pattern": f"%{_like_escaped(query.name)}%" if query.name else None,
-            "connector_type": query.connector_type,
-            "resource_id": query.resource_id,
-        }
+        values = {**self._selection_values(query, visible_to), "limit": limit, "after": after}
         rows = self._direct.fetch(select, values)
         listed = [self._listed(select, row) for row in rows]
         return StorePage(
