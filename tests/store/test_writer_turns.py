@@ -9,10 +9,12 @@ processes and threads all land.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import stat
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,35 @@ from keybroker.store.writer_turns import WriterTurns
 from peers.sqlite_writers import append_audit_entries, hold_file_lock, hold_turn
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="advisory file locks are POSIX")
+
+
+@contextlib.contextmanager
+def _held_by_another_process(target: Callable[..., None], path: Path) -> Iterator[None]:
+    """Run ``target(path, held, go)`` in another process while the block runs, once it
+    says it holds its lock."""
+    context = multiprocessing.get_context("spawn")
+    held, go = context.Event(), context.Event()
+    child = context.Process(target=target, args=(str(path), held, go))
+    child.start()
+    try:
+        assert held.wait(30)
+        yield
+    finally:
+        go.set()
+        child.join(10)
+
+
+def _start_writing(turns: WriterTurns) -> tuple[threading.Thread, threading.Event]:
+    """A thread taking a turn of ``turns``, and the event it sets once it has it."""
+    entered = threading.Event()
+
+    def write() -> None:
+        with turns.turn():
+            entered.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    return writer, entered
 
 
 def test_a_thread_waits_while_another_holds_the_turn(tmp_path: Path) -> None:
@@ -56,28 +87,13 @@ def test_a_thread_waits_while_another_holds_the_turn(tmp_path: Path) -> None:
 def test_another_process_holding_the_turn_makes_this_one_wait_then_give_up(
     tmp_path: Path,
 ) -> None:
-    context = multiprocessing.get_context("spawn")
-    held, go = context.Event(), context.Event()
-    child = context.Process(target=hold_turn, args=(str(tmp_path / "kb.db"), held, go))
-    child.start()
-    try:
-        assert held.wait(30)
+    with _held_by_another_process(hold_turn, tmp_path / "kb.db"):
         turns = WriterTurns(tmp_path / "kb.db", wait_seconds=0.3)
-        entered = threading.Event()
-
-        def write() -> None:
-            with turns.turn():
-                entered.set()
-
-        writer = threading.Thread(target=write)
-        writer.start()
+        writer, entered = _start_writing(turns)
         assert not entered.wait(0.1)  # the other process has the turn
         writer.join(10)
         assert entered.is_set()  # after its wait it leaves the decision to SQLite
         turns.close()
-    finally:
-        go.set()
-        child.join(10)
 
 
 def test_audit_appends_of_several_processes_and_threads_all_land(
@@ -131,24 +147,9 @@ def test_a_lock_file_others_may_open_is_not_used(tmp_path: Path) -> None:
     lock_file = tmp_path / "kb.db.writers"
     lock_file.touch()
     lock_file.chmod(0o666)
-    context = multiprocessing.get_context("spawn")
-    held, go = context.Event(), context.Event()
-    child = context.Process(target=hold_file_lock, args=(str(lock_file), held, go))
-    child.start()
-    try:
-        assert held.wait(30)
+    with _held_by_another_process(hold_file_lock, lock_file):
         turns = WriterTurns(tmp_path / "kb.db", wait_seconds=20)
-        entered = threading.Event()
-
-        def write() -> None:
-            with turns.turn():
-                entered.set()
-
-        writer = threading.Thread(target=write)
-        writer.start()
+        writer, entered = _start_writing(turns)
         assert entered.wait(5)  # long before the 20 s wait for a turn would end
         writer.join(10)
         turns.close()
-    finally:
-        go.set()
-        child.join(10)
